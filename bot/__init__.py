@@ -1,0 +1,1 @@
+"""The conversation layer: answers questions and runs multi-turn dialogs."""

@@ -1,0 +1,1 @@
+"""The `policypush` command line."""

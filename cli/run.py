@@ -1,0 +1,85 @@
+"""`policypush run`: the whole system on one machine: embedded Redis, migrations, demo data, the webhook
+server, a worker, the scheduler and the sandbox WeChat API, stopped together with Ctrl-C."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Annotated
+
+import typer
+
+from core.settings import get_settings
+
+
+def run(host: Annotated[str, typer.Option(help="address the server and sandbox listen on")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(help="webhook server and staff API")] = 8000,
+        sandbox_port: Annotated[int, typer.Option(help="sandbox WeChat API and chat simulator")] = 8001,
+        server_processes: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+        worker_concurrency: Annotated[int, typer.Option(help="Celery worker processes")] = 2,
+        seed: Annotated[bool, typer.Option(help="load demo data into an empty database")] = True) -> None:
+    """Run everything on embedded defaults (no servers to install)."""
+    from core import migrate
+    from core.redis import start_embedded
+
+    settings = get_settings()
+    env = dict(os.environ)
+    if not settings.redis_url:
+        env["REDIS_URL"] = os.environ["REDIS_URL"] = start_embedded(settings.data_dir)
+    sandbox = "WECHAT_API_BASE" not in os.environ
+    if sandbox:  # no real account configured: talk to the sandbox
+        env["WECHAT_API_BASE"] = os.environ["WECHAT_API_BASE"] = f"http://{host}:{sandbox_port}/cgi-bin/"
+    get_settings.cache_clear()
+    migrate.upgrade()
+    if seed:
+        from cli.seed import seed_demo
+
+        for line in seed_demo():
+            typer.echo(line)
+
+    py = sys.executable
+    commands = {
+        "server": [py, "-m", "uvicorn", "server:app", "--host", host, "--port", str(port),
+                   "--workers", str(server_processes), "--log-level", "warning"],
+        "worker": [py, "-m", "celery", "-A", "worker", "worker", "--loglevel", "INFO",
+                   "--concurrency", str(worker_concurrency)],
+        "beat": [py, "-m", "celery", "-A", "worker", "beat", "--loglevel", "INFO",
+                 "--schedule", str(settings.data_dir / "beat-schedule")],
+    }
+    if sandbox:
+        commands["sandbox"] = [py, "-m", "sandbox", "--host", host, "--port", str(sandbox_port),
+                               "--webhook-url", f"http://{host}:{port}/wechat"]
+    procs = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
+    typer.echo(f"\nwebhook      http://{host}:{port}/wechat\n"
+               f"staff API    http://{host}:{port}/docs\n"
+               + (f"chat         http://{host}:{sandbox_port}/sandbox/\n" if sandbox else "")
+               + "Ctrl-C stops everything.")
+    _supervise(procs)
+
+
+def _supervise(procs: dict[str, subprocess.Popen]) -> None:
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    failed = None
+    while not stopping and failed is None:
+        failed = next((n for n, p in procs.items() if p.poll() is not None), None)
+        time.sleep(0.5)
+    for p in procs.values():
+        if p.poll() is None:
+            p.terminate()
+    for p in procs.values():
+        try:
+            p.wait(15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    if failed:
+        typer.secho(f"{failed} exited with {procs[failed].returncode}; stopped the rest", fg="red", err=True)
+        raise typer.Exit(1)

@@ -1,0 +1,21 @@
+"""Demo data for `policypush run` on an empty database."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from core.db import session_scope
+from staff import service as staff
+from staff.models import Role, StaffUser
+
+DEMO_PASSWORD = "policypush-demo"
+
+
+def seed_demo() -> Iterator[str]:
+    """Loads what an empty database lacks; yields a line for each thing it did."""
+    with session_scope() as session:
+        if session.query(StaffUser).first() is None:
+            for role in Role:
+                staff.create_user(session=session, username=f"demo-{role.value}", password=DEMO_PASSWORD,
+                                  role=role)
+            yield (f"demo staff: demo-admin, demo-editor, demo-reviewer, demo-analyst "
+                   f"(password {DEMO_PASSWORD})")

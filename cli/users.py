@@ -1,0 +1,35 @@
+"""`policypush user create USERNAME --role ROLE [--password P]`."""
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from core.db import session_scope
+from staff import service
+from staff.models import Role
+
+app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+
+
+@app.command("create")
+def create(username: str,
+           role: Annotated[Role, typer.Option(help="admin, editor, reviewer or analyst")],
+           password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
+                                                 help="prompted for when omitted")],
+           openid: Annotated[str | None, typer.Option(help="their own WeChat openid, for test sends")] = None,
+           ) -> None:
+    """Create a staff account."""
+    from core import migrate
+
+    migrate.upgrade()
+    try:
+        with session_scope() as session:
+            user = service.create_user(session=session, username=username, password=password, role=role,
+                                       openid=openid)
+            service.audit(session=session, actor=None, action="user.create", target=f"user:{user.id}",
+                          role=role.value, via="cli")
+    except service.StaffError as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"created {role.value} {username}")

@@ -1,0 +1,1 @@
+"""Shared plumbing: settings, database, Redis, logging. No domain logic lives here."""

@@ -1,0 +1,46 @@
+"""Apply the Alembic migrations, once, even when several processes start together."""
+from __future__ import annotations
+
+import fcntl
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, text
+
+from core.db import get_engine
+from core.settings import ROOT, get_settings
+
+_LOCK_ID = 0x50504D47  # any constant shared by all processes of this project
+
+
+def alembic_config() -> Config:
+    return Config(str(ROOT / "alembic.ini"))
+
+
+@contextmanager
+def _migration_lock(engine: Engine):
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _LOCK_ID})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _LOCK_ID})
+                conn.commit()
+    else:
+        lock_dir: Path = get_settings().data_dir
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        with open(lock_dir / "migrate.lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            yield
+
+
+def upgrade(engine: Engine | None = None) -> None:
+    engine = engine or get_engine()
+    with _migration_lock(engine):
+        with engine.begin() as conn:
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")

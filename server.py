@@ -1,0 +1,26 @@
+"""The ASGI app: `uvicorn server:app`. It mounts each domain's router and holds no domain logic."""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from core import logging as structured_logging
+from core import migrate
+from core.settings import get_settings
+from ops.api import router as ops_router
+from staff.api import router as staff_router
+from webhooks.api import router as webhook_router
+
+
+@asynccontextmanager
+async def lifespan(_app: FastAPI):
+    structured_logging.configure(get_settings().log_level)
+    migrate.upgrade()
+    yield
+
+
+app = FastAPI(title="PolicyPush", summary="Government policy to the people it is for, through WeChat",
+              lifespan=lifespan)
+for router in (webhook_router, staff_router, ops_router):
+    app.include_router(router)

@@ -1,0 +1,136 @@
+"""GET /wechat verifies the URL; POST /wechat receives messages and events."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import lru_cache
+
+import redis.exceptions
+from fastapi import APIRouter, Request, Response
+
+from core.metrics import WEBHOOK_LATENCY, WEBHOOK_REQUESTS
+from core.redis import get_async_redis
+from core.settings import get_settings
+from wechat.messages import Answer, Inbound, as_text
+from webhooks import dedupe
+from webhooks.protocol import MAX_BODY, Codec, Rejected, check_signature, render
+from webhooks.routing import route
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["webhook"])
+SUCCESS = "success"  # what WeChat expects when there is no passive reply
+DRAIN = 16 * MAX_BODY  # beyond this the connection is simply dropped
+SORRY = Answer(text="系统繁忙，请稍后再试。")
+_handlers = ThreadPoolExecutor(max_workers=32, thread_name_prefix="handler")
+
+
+@lru_cache
+def codec() -> Codec:
+    s = get_settings()
+    return Codec(s.wechat_token, s.wechat_aes_key, s.wechat_appid)
+
+
+def _reject(exc: Rejected, request: Request) -> Response:
+    outcome = {400: "bad_request", 403: "forbidden", 413: "too_large"}.get(exc.status, "rejected")
+    WEBHOOK_REQUESTS.labels(outcome).inc()
+    log.warning("webhook request rejected", extra={
+        "reason": exc.reason, "status": exc.status, "client": request.client.host if request.client else None})
+    return Response(exc.reason, status_code=exc.status, media_type="text/plain")
+
+
+@router.get("/wechat", summary="WeChat URL verification")
+async def verify(request: Request) -> Response:
+    params = dict(request.query_params)
+    try:
+        check_signature(get_settings().wechat_token, params, get_settings().wechat_max_clock_skew)
+    except Rejected as exc:
+        return _reject(exc, request)
+    WEBHOOK_REQUESTS.labels("verified").inc()
+    return Response(params.get("echostr", ""), media_type="text/plain")
+
+
+@router.post("/wechat", summary="WeChat messages and events")
+async def receive(request: Request) -> Response:
+    started = time.perf_counter()
+    try:
+        params = dict(request.query_params)
+        settings = get_settings()
+        check_signature(settings.wechat_token, params, settings.wechat_max_clock_skew)
+        envelope = codec().open(params, await _read_body(request))
+        msg = Inbound.from_fields(envelope.fields)
+        if not msg.openid or not msg.kind:
+            raise Rejected(400, "message without FromUserName or MsgType")
+    except Rejected as exc:
+        return _reject(exc, request)
+    reply, outcome = await _reply(msg, settings.wechat_reply_budget)
+    WEBHOOK_REQUESTS.labels(outcome).inc()
+    WEBHOOK_LATENCY.observe(time.perf_counter() - started)
+    if reply == SUCCESS:
+        return Response(SUCCESS, media_type="text/plain")
+    return Response(codec().seal(reply, envelope.encrypted), media_type="application/xml")
+
+
+async def _read_body(request: Request) -> bytes:
+    """At most MAX_BODY bytes; a larger body is read to the end (up to DRAIN) so that the sender
+    sees the 413 instead of a reset connection, but none of it is kept."""
+    declared = request.headers.get("content-length", "")
+    body, size = bytearray(), 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size <= MAX_BODY:
+            body += chunk
+        elif size > DRAIN:
+            break
+    if size > MAX_BODY or (declared.isdigit() and int(declared) > MAX_BODY):
+        raise Rejected(413, f"body of {declared or size} bytes is over {MAX_BODY}")
+    return bytes(body)
+
+
+async def _reply(msg: Inbound, budget: float) -> tuple[str, str]:
+    """The reply XML (or `success`) for a message, handling it only if no earlier try did."""
+    r = get_async_redis()
+    try:
+        earlier = await dedupe.claim(r, msg.dedupe_key, msg.openid, int(time.time()))
+    except redis.exceptions.RedisError:
+        log.exception("dedupe unavailable; handling without it")
+        r, earlier = None, None
+    if earlier is not None:
+        if earlier == dedupe.PENDING:
+            earlier = await dedupe.wait_for_reply(r, msg.dedupe_key, budget)
+        return earlier or SUCCESS, "retry"
+    reply, outcome = await _handle(msg, budget)
+    if r is not None:
+        await dedupe.store(r, msg.dedupe_key, reply)
+    return reply, outcome
+
+
+async def _handle(msg: Inbound, budget: float) -> tuple[str, str]:
+    future = _handlers.submit(route(msg), msg)
+    try:
+        answer = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), budget)
+    except TimeoutError:
+        future.add_done_callback(lambda f: _send_late(msg.openid, f))
+        log.info("handler over budget; answering later", extra={"openid": msg.openid, "route": msg.route})
+        return SUCCESS, "late"
+    except Exception:
+        log.exception("handler failed", extra={"openid": msg.openid, "route": msg.route})
+        answer, outcome = SORRY, "error"
+    else:
+        outcome = "replied" if answer else "empty"
+    if answer is None:
+        return SUCCESS, outcome
+    return render(answer, to=msg.openid, account=msg.account), outcome
+
+
+def _send_late(openid: str, future: Future) -> None:
+    """Runs in the handler thread when a slow handler finishes: its answer goes out from a worker."""
+    if future.exception() is not None or future.result() is None:
+        return
+    from wechat.tasks import send_text  # imports the Celery app only where it is needed
+
+    try:
+        send_text.delay(openid, as_text(future.result()))
+    except Exception:  # noqa: BLE001 - the broker being down must not kill the handler thread
+        log.exception("late answer not queued", extra={"openid": openid})

@@ -1,0 +1,116 @@
+"""WeChat's webhook protocol: signatures, clock skew, safe XML, AES, and reply rendering."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from xml.parsers.expat import ExpatError
+
+import xmltodict
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+from wechatpy.replies import ArticlesReply, TextReply
+
+from wechat.messages import Answer
+
+MAX_BODY = 1024 * 1024
+_DECLARATION = re.compile(rb"<!(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.IGNORECASE)
+TEXT_LIMIT = 2000  # characters WeChat shows in one passive text reply
+
+
+class Rejected(Exception):
+    """A request refused with an HTTP status; `reason` is logged, never secrets."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+def sha1_signature(*parts: str) -> str:
+    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
+
+
+def check_signature(token: str, params: dict[str, str], max_skew: int) -> None:
+    """The query's `signature` must match and its timestamp be close to now (replays are refused)."""
+    signature, timestamp, nonce = (params.get(k, "") for k in ("signature", "timestamp", "nonce"))
+    if not (signature and timestamp and nonce):
+        raise Rejected(403, "missing signature, timestamp or nonce")
+    if not hmac.compare_digest(sha1_signature(token, timestamp, nonce), signature.lower()):
+        raise Rejected(403, "signature mismatch")
+    try:
+        skew = abs(time.time() - int(timestamp))
+    except ValueError:
+        raise Rejected(403, "timestamp is not an integer") from None
+    if skew > max_skew:
+        raise Rejected(403, f"timestamp {int(skew)} s from now")
+
+
+def parse_xml(body: bytes | str) -> dict:
+    """The top-level fields of a WeChat XML document; DTDs and entities are refused before parsing."""
+    raw = body.encode() if isinstance(body, str) else body
+    if not raw.strip():
+        raise Rejected(400, "empty body")
+    if _DECLARATION.search(raw):
+        raise Rejected(400, "XML declares a DTD or entity")
+    try:
+        doc = xmltodict.parse(raw, disable_entities=True)
+    except (ExpatError, ValueError) as exc:
+        raise Rejected(400, f"malformed XML: {exc}") from None
+    fields = doc.get("xml") if isinstance(doc, dict) else None
+    if not isinstance(fields, dict):
+        raise Rejected(400, "root element is not <xml> with fields")
+    return fields
+
+
+@dataclass(frozen=True)
+class Envelope:
+    fields: dict
+    encrypted: bool
+
+
+class Codec:
+    """Opens requests and seals replies for one account's token, AES key and appid."""
+
+    def __init__(self, token: str, aes_key: str | None, appid: str) -> None:
+        self.crypto = WeChatCrypto(token, aes_key, appid) if aes_key else None
+
+    def open(self, params: dict[str, str], body: bytes) -> Envelope:
+        outer = parse_xml(body)
+        if params.get("encrypt_type", "raw").lower() != "aes":
+            return Envelope(outer, encrypted=False)
+        if self.crypto is None:
+            if outer.get("MsgType"):  # compatible mode: the plaintext fields are there too
+                return Envelope(outer, encrypted=False)
+            raise Rejected(400, "encrypted message but WECHAT_AES_KEY is not set")
+        if not isinstance(outer.get("Encrypt"), str):
+            raise Rejected(400, "encrypt_type=aes without an <Encrypt> field")
+        try:
+            plain = self.crypto.decrypt_message(outer, params.get("msg_signature", ""),
+                                                params.get("timestamp", ""), params.get("nonce", ""))
+        except InvalidSignatureException:
+            raise Rejected(403, "msg_signature mismatch") from None
+        except InvalidAppIdException:
+            raise Rejected(400, "ciphertext is for another appid") from None
+        except Exception as exc:  # noqa: BLE001 - any undecryptable ciphertext is the sender's fault
+            raise Rejected(400, f"cannot decrypt: {type(exc).__name__}") from None
+        return Envelope(parse_xml(plain), encrypted=True)
+
+    def seal(self, reply_xml: str, encrypted: bool) -> str:
+        if not encrypted or self.crypto is None:
+            return reply_xml
+        return self.crypto.encrypt_message(reply_xml, secrets.token_hex(8), str(int(time.time())))
+
+
+def render(answer: Answer, *, to: str, account: str) -> str:
+    """The passive reply XML for an answer (text is cut to what WeChat shows)."""
+    if answer.articles:
+        reply = ArticlesReply(source=account, target=to)
+        for a in answer.articles[:8]:
+            reply.add_article({"title": a.title, "description": a.description, "url": a.url,
+                               "image": a.image})
+        return reply.render()
+    text = answer.text if len(answer.text) <= TEXT_LIMIT else answer.text[:TEXT_LIMIT - 1] + "…"
+    return TextReply(source=account, target=to, content=text).render()

@@ -1,0 +1,1 @@
+"""The WeChat official-account API client and the message types every domain shares."""

@@ -1,0 +1,23 @@
+"""Outbound WeChat calls that must not run inside a web request."""
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from wechatpy.exceptions import WeChatClientException
+
+from wechat.client import get_client
+from wechat.errors import Action, action_for
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="wechat.send_text", bind=True, max_retries=5)
+def send_text(self, openid: str, text: str) -> None:
+    """A customer-service text message: a late answer, or staff's reply to a question."""
+    try:
+        get_client().message.send_text(openid, text)
+    except WeChatClientException as exc:
+        if action_for(exc) in (Action.retry, Action.refresh_token):
+            raise self.retry(exc=exc, countdown=2 ** self.request.retries) from exc
+        log.warning("custom message not sent", extra={"openid": openid, "errcode": exc.errcode})

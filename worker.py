@@ -1,0 +1,12 @@
+"""The Celery app for `celery -A worker worker` and `celery -A worker beat`: includes and schedule."""
+from __future__ import annotations
+
+from core import logging as structured_logging
+from core.queue import celery_app as app
+from core.settings import get_settings
+
+app.conf.include = ["wechat.tasks", "subscriptions.tasks"]
+app.conf.beat_schedule = {
+    "flush-last-seen": {"task": "subscriptions.flush_last_seen", "schedule": 60.0},
+}
+structured_logging.configure(get_settings().log_level)
