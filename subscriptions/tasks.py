@@ -4,14 +4,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import redis.exceptions
-from celery import shared_task
 
 from core.db import session_scope
+from core.queue import celery_app
 from core.redis import get_redis
 from subscriptions import service
 
 
-@shared_task(name="subscriptions.flush_last_seen")
+@celery_app.task(name="subscriptions.flush_last_seen")
 def flush_last_seen() -> int:
     """Move the last-interaction times the webhook collected in Redis into the database."""
     r = get_redis()

@@ -5,35 +5,36 @@ from __future__ import annotations
 import asyncio
 import time
 
-import redis.asyncio as aredis
-
+from core.autopipeline import AutoPipeline
 from subscriptions.service import LAST_SEEN_KEY
 
 PENDING = "\x00pending"
 TTL = 60  # WeChat's last retry comes about 15 s after the first try
 
 
-async def claim(r: aredis.Redis, key: str, openid: str, at: int) -> str | None:
+# Claim the message (or read what the first try left) and note the sender's activity, in one command.
+_CLAIM = """
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[4]) then return false end
+return redis.call('GET', KEYS[1])
+"""
+
+
+async def claim(r: AutoPipeline, key: str, openid: str, at: int) -> str | None:
     """Claim `key` for this request; None if claimed, else the stored reply (or PENDING)."""
-    async with r.pipeline(transaction=False) as pipe:
-        pipe.set(f"wx:dedupe:{key}", PENDING, nx=True, ex=TTL)
-        pipe.get(f"wx:dedupe:{key}")
-        if openid:
-            pipe.hset(LAST_SEEN_KEY, openid, at)
-        claimed, current, *_ = await pipe.execute()
-    return None if claimed else current
+    return await r.execute("EVAL", _CLAIM, 2, f"wx:dedupe:{key}", LAST_SEEN_KEY, PENDING, openid, at, TTL)
 
 
-async def store(r: aredis.Redis, key: str, reply: str) -> None:
-    await r.set(f"wx:dedupe:{key}", reply, ex=TTL)
+async def store(r: AutoPipeline, key: str, reply: str) -> None:
+    await r.execute("SET", f"wx:dedupe:{key}", reply, "EX", TTL)
 
 
-async def wait_for_reply(r: aredis.Redis, key: str, budget: float) -> str | None:
+async def wait_for_reply(r: AutoPipeline, key: str, budget: float) -> str | None:
     """Poll for the first request's reply until the budget runs out."""
     deadline = time.monotonic() + budget
     while time.monotonic() < deadline:
         await asyncio.sleep(0.05)
-        current = await r.get(f"wx:dedupe:{key}")
+        current = await r.execute("GET", f"wx:dedupe:{key}")
         if current != PENDING:
             return current
     return None

@@ -7,9 +7,8 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
-from xml.parsers.expat import ExpatError
+from xml.etree import ElementTree
 
-import xmltodict
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.replies import ArticlesReply, TextReply
@@ -49,20 +48,21 @@ def check_signature(token: str, params: dict[str, str], max_skew: int) -> None:
 
 
 def parse_xml(body: bytes | str) -> dict:
-    """The top-level fields of a WeChat XML document; DTDs and entities are refused before parsing."""
+    """The top-level fields of a WeChat XML document (text, or the element where it has children).
+
+    DTDs and entity declarations are refused before parsing, so no expansion can happen."""
     raw = body.encode() if isinstance(body, str) else body
     if not raw.strip():
         raise Rejected(400, "empty body")
     if _DECLARATION.search(raw):
         raise Rejected(400, "XML declares a DTD or entity")
     try:
-        doc = xmltodict.parse(raw, disable_entities=True)
-    except (ExpatError, ValueError) as exc:
+        root = ElementTree.fromstring(raw)
+    except ElementTree.ParseError as exc:
         raise Rejected(400, f"malformed XML: {exc}") from None
-    fields = doc.get("xml") if isinstance(doc, dict) else None
-    if not isinstance(fields, dict):
+    if root.tag != "xml" or len(root) == 0:
         raise Rejected(400, "root element is not <xml> with fields")
-    return fields
+    return {child.tag: child.text or "" if len(child) == 0 else child for child in root}
 
 
 @dataclass(frozen=True)

@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
 from wechatpy.exceptions import WeChatClientException
 
+from core.queue import celery_app
 from wechat.client import get_client
 from wechat.errors import Action, action_for
 
 log = logging.getLogger(__name__)
 
 
-@shared_task(name="wechat.send_text", bind=True, max_retries=5)
+@celery_app.task(name="wechat.send_text", bind=True, max_retries=5)
 def send_text(self, openid: str, text: str) -> None:
     """A customer-service text message: a late answer, or staff's reply to a question."""
     try:
