@@ -1,6 +1,7 @@
 """The ASGI app: `uvicorn server:app`. It mounts each domain's router and holds no domain logic."""
 from __future__ import annotations
 
+import gc
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -17,6 +18,9 @@ from webhooks.api import router as webhook_router
 async def lifespan(_app: FastAPI):
     structured_logging.configure(get_settings().log_level)
     migrate.upgrade()
+    # Everything loaded so far lives as long as the process: keep it out of the collector's scans,
+    # which otherwise stall the event loop for tens of milliseconds under load.
+    gc.freeze()
     yield
 
 

@@ -5,12 +5,14 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import uvicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBE = ROOT.parent / "shared" / "tools" / "wechat_probe.py"
@@ -73,3 +75,34 @@ def worker(env: dict, concurrency: int = 2, name: str = "w1") -> Iterator[subpro
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("celery worker did not start")
         yield proc
+
+
+@contextmanager
+def serve(app) -> Iterator[str]:
+    """Run an ASGI app with uvicorn in a thread on a free port; yields its base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(5)
+        sock.close()
+
+
+@contextmanager
+def sandbox(env: dict, webhook_url: str | None = None, **knobs) -> Iterator[tuple[str, object]]:
+    """The sandbox WeChat API for the account in `env`; yields its /cgi-bin/ base and its state."""
+    from sandbox import SandboxConfig, create_app
+
+    config = SandboxConfig(appid=env["WECHAT_APPID"], secret=env["WECHAT_SECRET"], token=env["WECHAT_TOKEN"],
+                           aes_key=env.get("WECHAT_AES_KEY") or None, webhook_url=webhook_url, **knobs)
+    app = create_app(config)
+    with serve(app) as url:
+        yield f"{url}/cgi-bin/", app.state.sandbox

@@ -14,6 +14,7 @@ import redis
 import requests
 from requests.adapters import HTTPAdapter
 from wechatpy import WeChatClient
+from wechatpy.client.api import WeChatQRCode
 from wechatpy.exceptions import WeChatClientException
 
 from core.redis import get_redis
@@ -21,11 +22,23 @@ from core.settings import get_settings
 from wechat.errors import TOKEN_INVALID
 
 log = logging.getLogger(__name__)
-REAL_HOSTS = ("https://api.weixin.qq.com/", "https://mp.weixin.qq.com/")
+REAL_API = "https://api.weixin.qq.com/"
+REAL_HOSTS = (REAL_API, "https://mp.weixin.qq.com/")
 TOKEN_MARGIN = 300  # seconds before WeChat's expiry that the shared token is dropped
 
 
+class _QRCode(WeChatQRCode):
+    def show(self, ticket: str | dict) -> requests.Response:
+        """wechatpy fetches the image with a bare `requests.get` to mp.weixin.qq.com and no timeout."""
+        ticket = ticket["ticket"] if isinstance(ticket, dict) else ticket
+        client = self._client
+        return client._http.get(client._local("https://mp.weixin.qq.com/cgi-bin/showqrcode"),
+                                params={"ticket": ticket}, timeout=client.timeout)
+
+
 class WeChatAPI(WeChatClient):
+    qrcode = _QRCode()
+
     def __init__(self, *, appid: str, secret: str, api_base: str, redis_client: redis.Redis,
                  timeout: float = 5.0, pool_size: int = 32) -> None:
         super().__init__(appid, secret, timeout=timeout, auto_retry=False)
@@ -51,8 +64,11 @@ class WeChatAPI(WeChatClient):
             current = self._redis.get(self.access_token_key)
             if current and current != stale:
                 return current
-            resp = self._http.get(self.API_BASE_URL + "token", timeout=self.timeout, params={
-                "grant_type": "client_credential", "appid": self.appid, "secret": self.secret})
+            try:
+                resp = self._http.get(self.API_BASE_URL + "token", timeout=self.timeout, params={
+                    "grant_type": "client_credential", "appid": self.appid, "secret": self.secret})
+            except requests.RequestException as exc:
+                raise _network_error(self, exc) from exc
             result = self._decode(resp)
             token, ttl = result["access_token"], int(result.get("expires_in", 7200))
             self._redis.set(self.access_token_key, token, ex=max(ttl - TOKEN_MARGIN, 60))
@@ -76,6 +92,9 @@ class WeChatAPI(WeChatClient):
         return result
 
     def _local(self, url: str) -> str:
+        """A URL of WeChat's hosts moved under WECHAT_API_BASE (unchanged against the real API)."""
+        if self._root == REAL_API:
+            return url
         for host in REAL_HOSTS:
             if url.startswith(host):
                 return self._root + url[len(host):]
@@ -88,12 +107,19 @@ class WeChatAPI(WeChatClient):
         token = params.get("access_token") or self.access_token
         params["access_token"] = token
         try:
-            return super()._request(method, url, **kwargs)
+            return self._send(method, url, **kwargs)
         except WeChatClientException as exc:
             if exc.errcode not in TOKEN_INVALID:
                 raise
         params["access_token"] = self._refresh(stale=token)
-        return super()._request(method, url, **kwargs)
+        return self._send(method, url, **kwargs)
+
+    def _send(self, method, url, **kwargs):
+        """One call; a network failure becomes a WeChatClientException without errcode (retry)."""
+        try:
+            return super()._request(method, url, **kwargs)
+        except requests.RequestException as exc:
+            raise _network_error(self, exc) from exc
 
     def send_template(self, *, openid: str, template_id: str, data: dict, url: str | None = None,
                       client_msg_id: str | None = None) -> dict:
@@ -104,6 +130,11 @@ class WeChatAPI(WeChatClient):
         if client_msg_id:
             body["client_msg_id"] = client_msg_id
         return self.post("message/template/send", data=body)
+
+
+def _network_error(client: WeChatAPI, exc: requests.RequestException) -> WeChatClientException:
+    return WeChatClientException(None, f"{type(exc).__name__}: {exc}", client=client, request=exc.request,
+                                 response=exc.response)
 
 
 @lru_cache

@@ -1,0 +1,1 @@
+"""PolicyPush policy library: documents, FAQ and the retrieval engine that answers questions."""

@@ -1,0 +1,155 @@
+"""message/template/send, message/custom/send, message/mass/sendall and message/mass/send."""
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from sandbox.call import Call, Json, Registry
+from sandbox.errors import OK, ApiError
+
+api = Registry()
+CUSTOM_TYPES = frozenset({"text", "image", "voice", "video", "music", "news", "mpnews",
+                          "mpnewsarticle", "msgmenu", "wxcard", "miniprogrampage", "link"})
+MASS_TYPES = frozenset({"text", "mpnews", "image", "voice", "mpvideo", "wxcard"})
+MASS_SENDER = "oSandboxMassSendSystem"  # FromUserName of MASSSENDJOBFINISH (not a follower)
+
+
+@api.route("message/template/send", body=True)
+def template_send(call: Call) -> Json:
+    state, knobs, body = call.state, call.state.knobs, call.body
+    touser = call.openid(body.get("touser"))
+    template_id = body.get("template_id")
+    if not isinstance(template_id, str) or template_id not in knobs.templates:
+        raise ApiError(40037)
+    call.object(body.get("data", {}))
+    if not state.is_following(touser):
+        raise ApiError(43004)
+    client_msg_id = body.get("client_msg_id")
+    key = (touser, str(client_msg_id))
+    if client_msg_id:
+        state.clean_dedupe()
+        if key in state.dedupe:  # a retry: same answer, nothing sent again
+            state.stats["template_deduped"] += 1
+            return {**OK, "msgid": state.dedupe[key][0]}
+    quota_key = ("template", state.today())
+    if state.daily[quota_key] >= knobs.daily_quota:
+        raise ApiError(45009)
+    state.daily[quota_key] += 1
+    msgid = next(state.msgids)
+    if touser in knobs.blocked:
+        status = "failed:user block"
+    elif knobs.system_fail_rate and random.random() < knobs.system_fail_rate:
+        status = "failed: system failed"
+    else:
+        status = "success"
+    entry = state.add_entry([touser], {
+        "dir": "out", "kind": "template", "touser": touser, "msgid": msgid, "status": status,
+        "text": template_text(body), "body": body}, record=True)
+    if client_msg_id:
+        state.dedupe[key] = (msgid, entry["at"])
+    state.stats["template"] += 1
+    if knobs.receipts:
+        call.poster.enqueue_receipt(_event(call, touser, "TEMPLATESENDJOBFINISH", MsgID=msgid,
+                                           Status=status), knobs.receipt_delay_ms / 1000)
+    return {**OK, "msgid": msgid}
+
+
+@api.route("message/custom/send", body=True)
+def custom_send(call: Call) -> Json:
+    state, body = call.state, call.body
+    touser = call.openid(body.get("touser"))
+    msgtype = body.get("msgtype")
+    if msgtype not in CUSTOM_TYPES:
+        raise ApiError(40008)
+    content = call.object(body.get(msgtype))
+    if msgtype == "text" and not str(content.get("content", "")).strip():
+        raise ApiError(44004)
+    if not state.is_following(touser):
+        raise ApiError(43004)
+    if state.outside_window(touser):
+        raise ApiError(45015)
+    state.add_entry([touser], {
+        "dir": "out", "kind": "custom", "touser": touser, "msgid": next(state.msgids),
+        "status": "success", "text": message_text(msgtype, content), "body": body}, record=True)
+    state.stats["custom"] += 1
+    return dict(OK)
+
+
+@api.route("message/mass/sendall", body=True)
+def mass_sendall(call: Call) -> Json:
+    state = call.state
+    filter_ = call.object(call.body.get("filter"))
+    if filter_.get("is_to_all"):
+        openids = [f.openid for f in state.followers.values() if f.subscribed]
+    else:  # wechatpy still sends the old name, group_id
+        tag_id = call.integer(filter_.get("tag_id", filter_.get("group_id")), 45159)
+        if tag_id not in state.tags:
+            raise ApiError(45159)
+        openids = [f.openid for f in state.followers.values() if tag_id in f.tags]
+    return _mass(call, openids)
+
+
+@api.route("message/mass/send", body=True)
+def mass_send(call: Call) -> Json:
+    touser = call.body.get("touser")
+    if not isinstance(touser, list):
+        raise ApiError(47001)
+    if len(touser) < 2:  # WeChat refuses a mass send to a single openid
+        raise ApiError(40130)
+    if len(touser) > 10_000:
+        raise ApiError(40032)
+    return _mass(call, [call.openid(o) for o in dict.fromkeys(touser)])
+
+
+def _mass(call: Call, openids: list[str]) -> Json:
+    state, knobs, body = call.state, call.state.knobs, call.body
+    msgtype = body.get("msgtype")
+    if msgtype not in MASS_TYPES:
+        raise ApiError(40008)
+    content = call.object(body.get(msgtype))
+    if msgtype == "text" and not str(content.get("content", "")).strip():
+        raise ApiError(44004)
+    month_key = ("mass", state.this_month())
+    if state.monthly[month_key] >= knobs.mass_monthly_limit:
+        raise ApiError(45028)
+    state.monthly[month_key] += 1
+    following = [o for o in openids if state.is_following(o)]
+    delivered = [o for o in following if o not in knobs.blocked]
+    msg_id = next(state.msgids)
+    counts = {"TotalCount": len(openids), "FilterCount": len(following),
+              "SentCount": len(delivered), "ErrorCount": len(following) - len(delivered)}
+    state.add_entry(delivered, {
+        "dir": "out", "kind": "mass", "touser": delivered, "msgid": msg_id,
+        "status": "send success", "counts": counts, "text": message_text(msgtype, content),
+        "body": body}, record=True)
+    state.stats["mass"] += 1
+    if knobs.receipts:
+        call.poster.enqueue_receipt(_event(call, MASS_SENDER, "MASSSENDJOBFINISH", MsgID=msg_id,
+                                           Status="send success", **counts),
+                                    knobs.receipt_delay_ms / 1000)
+    return {"errcode": 0, "errmsg": "send job submission success", "msg_id": msg_id,
+            "msg_data_id": msg_id + 1_000_000_000}
+
+
+def _event(call: Call, openid: str, event: str, **extra: Any) -> Json:
+    return {"ToUserName": call.state.config.account, "FromUserName": openid,
+            "CreateTime": int(call.state.clock()), "MsgType": "event", "Event": event, **extra}
+
+
+def template_text(body: Json) -> str:
+    """What the follower would read, roughly: the template's values in order."""
+    data = body.get("data") or {}
+    lines = [f"{key}: {item.get('value', '') if isinstance(item, dict) else item}"
+             for key, item in data.items()]
+    return "\n".join([f"[{body.get('template_id')}]", *lines, *([body["url"]] if body.get("url") else [])])
+
+
+def message_text(msgtype: str, content: Json) -> str:
+    if msgtype == "text":
+        return str(content.get("content", ""))
+    if msgtype == "news":
+        return "\n".join(f"{a.get('title', '')} {a.get('url', '')}".strip()
+                         for a in content.get("articles", []) if isinstance(a, dict))
+    if msgtype == "link":
+        return f"{content.get('title', '')} {content.get('url', '')}".strip()
+    return f"[{msgtype}] " + ", ".join(f"{k}={v}" for k, v in content.items())
