@@ -9,9 +9,15 @@ from fastapi import FastAPI
 from core import logging as structured_logging
 from core import migrate
 from core.settings import get_settings
-from ops.api import router as ops_router
-from staff.api import router as staff_router
-from webhooks.api import router as webhook_router
+from ops import api as ops_api
+from staff import api as staff_api
+from webhooks import api as webhook_api
+
+ROUTERS = [
+    webhook_api.router,
+    staff_api.router,
+    ops_api.router,
+]
 
 
 @asynccontextmanager
@@ -26,5 +32,5 @@ async def lifespan(_app: FastAPI):
 
 app = FastAPI(title="PolicyPush", summary="Government policy to the people it is for, through WeChat",
               lifespan=lifespan)
-for router in (webhook_router, staff_router, ops_router):
+for router in ROUTERS:
     app.include_router(router)

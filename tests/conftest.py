@@ -7,10 +7,11 @@ import uuid
 
 import pytest
 import redis
+from alembic import command
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from core import models
+from core import migrate, models
 from core.db import make_engine
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -88,7 +89,16 @@ def clear_caches() -> None:
 
 @pytest.fixture
 def app_env(db_url, monkeypatch):
-    """Settings for the app under test: this test's database, the test Redis, a known account."""
+    """Settings for the app under test: this test's database (its schema made from the models and
+    stamped as migrated; tests/core/test_migrations.py holds the migrations to the models), the test
+    Redis, a known account."""
+    engine = make_engine(db_url)
+    models.metadata().create_all(engine)
+    with engine.begin() as conn:
+        cfg = migrate.alembic_config()
+        cfg.attributes["connection"] = conn
+        command.stamp(cfg, "head")
+    engine.dispose()
     for key, value in {**TEST_WECHAT, "DATABASE_URL": db_url, "REDIS_URL": TEST_REDIS_URL}.items():
         monkeypatch.setenv(key, value)
     clear_caches()
