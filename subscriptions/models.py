@@ -5,8 +5,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (JSON, CheckConstraint, Column, Enum, ForeignKey, Index, Integer, String, Table,
-                        false, true)
+from sqlalchemy import JSON, CheckConstraint, Column, Enum, ForeignKey, Index, Integer, String, Table, false, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, utcnow
@@ -35,6 +34,13 @@ class Follower(Base):
     # preferences: "mute all" stops every push; muted_until stops them until that moment
     muted: Mapped[bool] = mapped_column(default=False, server_default=false())
     muted_until: Mapped[datetime | None]
+
+    __table_args__ = (
+        # the followers a push may reach, in id order: segment counts and recipient windows probe it
+        Index("ix_follower_reachable", "id", "muted_until",
+              postgresql_where=text("state = 'following' AND NOT muted"),
+              sqlite_where=text("state = 'following' AND NOT muted")),
+    )
 
     enterprises: Mapped[list[Enterprise]] = relationship(
         secondary="enterprise_binding", viewonly=True, order_by="Enterprise.id")
@@ -92,14 +98,18 @@ class Enterprise(Base):
     """An enterprise identified by its 统一社会信用代码; contact details are personal data."""
 
     __tablename__ = "enterprise"
-    __table_args__ = (CheckConstraint(f"size IN ({_SIZES})", name="size"),)
+    __table_args__ = (
+        CheckConstraint(f"size IN ({_SIZES})", name="size"),
+        # segment filters on industry, park and size answer from this index alone (index-only scans)
+        Index("ix_enterprise_segment", "industry_code", "park_id", "size", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     credit_code: Mapped[str] = mapped_column(String(18), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    industry_code: Mapped[str | None] = mapped_column(String(2), index=True)  # GB/T 4754 division
+    industry_code: Mapped[str | None] = mapped_column(String(2))  # GB/T 4754 division
     park_id: Mapped[int | None] = mapped_column(ForeignKey("park.id", ondelete="SET NULL"), index=True)
-    size: Mapped[str | None] = mapped_column(String(2), index=True)  # 大/中/小/微
+    size: Mapped[str | None] = mapped_column(String(2))  # 大/中/小/微
     contact_name: Mapped[str | None] = mapped_column(String(50))
     contact_phone: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

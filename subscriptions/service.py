@@ -10,10 +10,27 @@ from sqlalchemy.orm import Session
 
 from core.db import utcnow
 from subscriptions import credit_code, reference, segments
-from subscriptions.models import (Enterprise, EnterpriseBinding, EnterpriseTag, Follower, FollowerState, Park,
-                                  Segment, Subscription, Topic)
-from subscriptions.schemas import (ParkCreate, ParkUpdate, SegmentCreate, SegmentUpdate, TagCreate, TagUpdate,
-                                   TopicCreate, TopicUpdate)
+from subscriptions.models import (
+    Enterprise,
+    EnterpriseBinding,
+    EnterpriseTag,
+    Follower,
+    FollowerState,
+    Park,
+    Segment,
+    Subscription,
+    Topic,
+)
+from subscriptions.schemas import (
+    ParkCreate,
+    ParkUpdate,
+    SegmentCreate,
+    SegmentUpdate,
+    TagCreate,
+    TagUpdate,
+    TopicCreate,
+    TopicUpdate,
+)
 
 LAST_SEEN_KEY = "wx:last_seen"  # Redis hash openid -> unix time: the webhook writes, a beat job flushes
 

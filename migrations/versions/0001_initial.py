@@ -32,11 +32,12 @@ def upgrade() -> None:
     sa.Column('unfollowed_at', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_interaction_at', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('qr_scene', sa.String(length=64), nullable=True),
-    sa.Column('muted', sa.Boolean(), server_default=sa.text('0'), nullable=False),
+    sa.Column('muted', sa.Boolean(), server_default=sa.text('false'), nullable=False),
     sa.Column('muted_until', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_follower')),
     sa.UniqueConstraint('openid', name=op.f('uq_follower_openid'))
     )
+    op.create_index('ix_follower_reachable', 'follower', ['id', 'muted_until'], unique=False, postgresql_where=sa.text("state = 'following' AND NOT muted"), sqlite_where=sa.text("state = 'following' AND NOT muted"))
     op.create_table('park',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
@@ -72,7 +73,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=50), nullable=False),
     sa.Column('description', sa.String(length=200), nullable=False),
     sa.Column('sort_order', sa.Integer(), nullable=False),
-    sa.Column('active', sa.Boolean(), server_default=sa.text('1'), nullable=False),
+    sa.Column('active', sa.Boolean(), server_default=sa.text('true'), nullable=False),
     sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_topic')),
     sa.UniqueConstraint('name', name=op.f('uq_topic_name'))
@@ -87,9 +88,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['actor_id'], ['staff_user.id'], name=op.f('fk_audit_entry_actor_id_staff_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_entry'))
     )
-    with op.batch_alter_table('audit_entry', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_audit_entry_at'), ['at'], unique=False)
-
+    op.create_index(op.f('ix_audit_entry_at'), 'audit_entry', ['at'], unique=False)
     op.create_table('enterprise',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('credit_code', sa.String(length=18), nullable=False),
@@ -106,11 +105,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_enterprise')),
     sa.UniqueConstraint('credit_code', name=op.f('uq_enterprise_credit_code'))
     )
-    with op.batch_alter_table('enterprise', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_enterprise_industry_code'), ['industry_code'], unique=False)
-        batch_op.create_index(batch_op.f('ix_enterprise_park_id'), ['park_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_enterprise_size'), ['size'], unique=False)
-
+    op.create_index(op.f('ix_enterprise_park_id'), 'enterprise', ['park_id'], unique=False)
+    op.create_index('ix_enterprise_segment', 'enterprise', ['industry_code', 'park_id', 'size', 'id'], unique=False)
     op.create_table('subscription',
     sa.Column('follower_id', sa.Integer(), nullable=False),
     sa.Column('topic_id', sa.Integer(), nullable=False),
@@ -119,9 +115,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['topic_id'], ['topic.id'], name=op.f('fk_subscription_topic_id_topic'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('follower_id', 'topic_id', name=op.f('pk_subscription'))
     )
-    with op.batch_alter_table('subscription', schema=None) as batch_op:
-        batch_op.create_index('ix_subscription_topic_id_follower_id', ['topic_id', 'follower_id'], unique=False)
-
+    op.create_index('ix_subscription_topic_id_follower_id', 'subscription', ['topic_id', 'follower_id'], unique=False)
     op.create_table('enterprise_binding',
     sa.Column('follower_id', sa.Integer(), nullable=False),
     sa.Column('enterprise_id', sa.Integer(), nullable=False),
@@ -130,9 +124,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['follower_id'], ['follower.id'], name=op.f('fk_enterprise_binding_follower_id_follower'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('follower_id', 'enterprise_id', name=op.f('pk_enterprise_binding'))
     )
-    with op.batch_alter_table('enterprise_binding', schema=None) as batch_op:
-        batch_op.create_index('ix_enterprise_binding_enterprise_id_follower_id', ['enterprise_id', 'follower_id'], unique=False)
-
+    op.create_index('ix_enterprise_binding_enterprise_id_follower_id', 'enterprise_binding', ['enterprise_id', 'follower_id'], unique=False)
     op.create_table('enterprise_tag_link',
     sa.Column('enterprise_id', sa.Integer(), nullable=False),
     sa.Column('tag_id', sa.Integer(), nullable=False),
@@ -140,40 +132,28 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['tag_id'], ['enterprise_tag.id'], name=op.f('fk_enterprise_tag_link_tag_id_enterprise_tag'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('enterprise_id', 'tag_id', name=op.f('pk_enterprise_tag_link'))
     )
-    with op.batch_alter_table('enterprise_tag_link', schema=None) as batch_op:
-        batch_op.create_index('ix_enterprise_tag_link_tag_id_enterprise_id', ['tag_id', 'enterprise_id'], unique=False)
-
+    op.create_index('ix_enterprise_tag_link_tag_id_enterprise_id', 'enterprise_tag_link', ['tag_id', 'enterprise_id'], unique=False)
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table('enterprise_tag_link', schema=None) as batch_op:
-        batch_op.drop_index('ix_enterprise_tag_link_tag_id_enterprise_id')
-
+    op.drop_index('ix_enterprise_tag_link_tag_id_enterprise_id', table_name='enterprise_tag_link')
     op.drop_table('enterprise_tag_link')
-    with op.batch_alter_table('enterprise_binding', schema=None) as batch_op:
-        batch_op.drop_index('ix_enterprise_binding_enterprise_id_follower_id')
-
+    op.drop_index('ix_enterprise_binding_enterprise_id_follower_id', table_name='enterprise_binding')
     op.drop_table('enterprise_binding')
-    with op.batch_alter_table('subscription', schema=None) as batch_op:
-        batch_op.drop_index('ix_subscription_topic_id_follower_id')
-
+    op.drop_index('ix_subscription_topic_id_follower_id', table_name='subscription')
     op.drop_table('subscription')
-    with op.batch_alter_table('enterprise', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_enterprise_size'))
-        batch_op.drop_index(batch_op.f('ix_enterprise_park_id'))
-        batch_op.drop_index(batch_op.f('ix_enterprise_industry_code'))
-
+    op.drop_index('ix_enterprise_segment', table_name='enterprise')
+    op.drop_index(op.f('ix_enterprise_park_id'), table_name='enterprise')
     op.drop_table('enterprise')
-    with op.batch_alter_table('audit_entry', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_audit_entry_at'))
-
+    op.drop_index(op.f('ix_audit_entry_at'), table_name='audit_entry')
     op.drop_table('audit_entry')
     op.drop_table('topic')
     op.drop_table('staff_user')
     op.drop_table('segment')
     op.drop_table('park')
+    op.drop_index('ix_follower_reachable', table_name='follower', postgresql_where=sa.text("state = 'following' AND NOT muted"), sqlite_where=sa.text("state = 'following' AND NOT muted"))
     op.drop_table('follower')
     op.drop_table('enterprise_tag')
     # ### end Alembic commands ###

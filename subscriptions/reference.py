@@ -1,0 +1,130 @@
+"""Fixed reference data shipped in `data/`: GB/T 4754-2017 industries and enterprise size classes.
+
+Loaded once per process. Topics and enterprise tags also start from files here, but they are database
+rows that staff edit (see `service.seed_reference_data`).
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+@dataclass(frozen=True, slots=True)
+class Division:
+    """A two-digit 大类 of GB/T 4754-2017."""
+
+    code: str
+    name: str
+    section: str
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A 门类 (A-T) of GB/T 4754-2017 and the divisions in it."""
+
+    code: str
+    name: str
+    divisions: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SizeClass:
+    code: str  # 大 / 中 / 小 / 微
+    name: str  # 大型企业 ...
+
+
+def _rows(filename: str) -> list[dict[str, str]]:
+    with open(DATA_DIR / filename, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@cache
+def divisions() -> dict[str, Division]:
+    return {r["code"]: Division(r["code"], r["name"], r["section"])
+            for r in _rows("gbt4754_2017.csv") if r["level"] == "division"}
+
+
+@cache
+def sections() -> dict[str, Section]:
+    by_section: dict[str, list[str]] = {}
+    for d in divisions().values():
+        by_section.setdefault(d.section, []).append(d.code)
+    return {r["code"]: Section(r["code"], r["name"], tuple(by_section[r["code"]]))
+            for r in _rows("gbt4754_2017.csv") if r["level"] == "section"}
+
+
+@cache
+def size_classes() -> dict[str, SizeClass]:
+    return {r["code"]: SizeClass(r["code"], r["name"]) for r in _rows("sizes.csv")}
+
+
+def seed_rows(filename: str) -> list[dict[str, str]]:
+    """Rows of a seed file (`topics.csv`, `enterprise_tags.csv`)."""
+    return _rows(filename)
+
+
+def expand_industry(code: str) -> tuple[str, ...]:
+    """The divisions an industry filter code stands for: a section letter (A-T) or a division (01-97).
+
+    Raises KeyError for anything else.
+    """
+    code = code.strip().upper()
+    if code in sections():
+        return sections()[code].divisions
+    if code in divisions():
+        return (code,)
+    raise KeyError(code)
+
+
+def industry_label(division: str | None) -> str:
+    """`C 13 农副食品加工业`-style label for display; empty for None."""
+    if not division:
+        return ""
+    d = divisions().get(division)
+    return f"{d.section}{d.code} {d.name}" if d else division
+
+
+def normalize_division(raw: object) -> str:
+    """The division a spreadsheet's 行业代码 cell names.
+
+    Accepts a division (`13`), a group or class below it (`135`, `1351`), with or without the section
+    letter (`C13`, `C1351`), and numbers Excel stripped of their leading zero (`1` -> `01`,
+    `111` -> `0111`). Raises ValueError with a Chinese message when the code names no division.
+    """
+    if isinstance(raw, bool):
+        raise ValueError(f"行业代码“{raw}”不是国民经济行业分类代码")
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    if isinstance(raw, int):
+        text = str(raw)
+        text = text.zfill(2) if len(text) <= 2 else text.zfill(4)
+    else:
+        text = str(raw).strip().upper()
+    letter = ""
+    if text[:1].isalpha():
+        letter, text = text[0], text[1:]
+    if not text:
+        if letter in sections():
+            raise ValueError(f"行业代码“{letter}”只是门类，请填两位大类代码（如 {sections()[letter].divisions[0]}）")
+        raise ValueError(f"行业代码“{raw}”不是国民经济行业分类代码")
+    if not text.isdigit() or len(text) not in (2, 3, 4):
+        raise ValueError(f"行业代码“{raw}”不是国民经济行业分类代码（应为两位大类代码，如 13）")
+    division = divisions().get(text[:2])
+    if division is None:
+        raise ValueError(f"行业代码“{raw}”不在 GB/T 4754-2017 的大类 01-97 中")
+    if letter and letter != division.section:
+        raise ValueError(f"行业代码“{raw}”的门类字母应为 {division.section}")
+    return division.code
+
+
+def normalize_size(raw: object) -> str:
+    """大/中/小/微 from `大`, `大型`, `大型企业`; ValueError otherwise."""
+    text = str(raw).strip()
+    for code, size in size_classes().items():
+        if text in (code, size.name, size.name.removesuffix("企业")):
+            return code
+    raise ValueError(f"规模“{text}”应为 大、中、小、微 之一")

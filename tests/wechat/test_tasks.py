@@ -1,0 +1,67 @@
+"""Customer-service messages sent by a real Celery worker to the sandbox."""
+import time
+
+import pytest
+
+import redis
+
+from tests import live
+from tests.conftest import TEST_REDIS_URL, TEST_WECHAT
+from wechat.tasks import send_text
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def wechat(tmp_path_factory):
+    """One sandbox and one real worker for the module; each test sets the sandbox's knobs."""
+    env = {**TEST_WECHAT, "REDIS_URL": TEST_REDIS_URL,
+           "DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('db') / 'w.db'}"}
+    redis.Redis.from_url(TEST_REDIS_URL).flushdb()
+    with live.sandbox(env) as (base, state), live.worker({**env, "WECHAT_API_BASE": base}):
+        yield state
+
+
+@pytest.fixture
+def sandbox_state(wechat):
+    wechat.reset()
+    return wechat
+
+
+def wait_for(predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def custom_messages(state, openid):
+    return [r for r in state.records if r["kind"] == "custom" and r["touser"] == openid]
+
+
+def test_worker_sends_the_late_answer(sandbox_state):
+    state = sandbox_state
+    send_text.delay("oLate000001", "稍后的答复")
+    assert wait_for(lambda: custom_messages(state, "oLate000001"))
+    assert custom_messages(state, "oLate000001")[0]["text"] == "稍后的答复"
+
+
+def test_worker_retries_while_wechat_is_busy(sandbox_state):
+    state = sandbox_state
+    state.knobs.error_rate = 0.6
+    for i in range(5):
+        send_text.delay(f"oBusy{i:06d}", "x")
+    assert wait_for(lambda: all(custom_messages(state, f"oBusy{i:06d}") for i in range(5)), 40)
+    assert state.stats["errors_injected"] > 0
+
+
+def test_worker_gives_up_on_an_unfollowed_recipient(sandbox_state):
+    state = sandbox_state
+    state.knobs.unfollowed = {"oGone000001"}
+    send_text.delay("oGone000001", "x")
+    send_text.delay("oHere000001", "y")
+    assert wait_for(lambda: custom_messages(state, "oHere000001"))
+    time.sleep(0.5)
+    assert custom_messages(state, "oGone000001") == []
