@@ -65,3 +65,15 @@ def test_worker_gives_up_on_an_unfollowed_recipient(sandbox_state):
     assert wait_for(lambda: custom_messages(state, "oHere000001"))
     time.sleep(0.5)
     assert custom_messages(state, "oGone000001") == []
+
+
+def test_task_outcomes_are_counted_for_metrics(sandbox_state):
+    from prometheus_client import generate_latest
+
+    import core.metrics  # noqa: F401 - registers the collector in this process
+
+    send_text.delay("oCount00001", "x")
+    assert wait_for(lambda: custom_messages(sandbox_state, "oCount00001"))
+    assert wait_for(lambda: b'policypush_tasks_total{task="wechat.send_text",outcome="success"}'
+                    in generate_latest())
+    assert b"policypush_queue_length" in generate_latest()
