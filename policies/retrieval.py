@@ -1,13 +1,14 @@
-"""In-memory search over FAQ entries and policies: field-weighted BM25 on words, characters and pinyin.
+"""In-memory search over FAQ entries and policies, in two stages.
 
-`Index.build(docs)` is cheap enough to call again whenever content changes; `Index.search(query)` returns
-hits with a calibrated `confidence` in 0..1. Below `CONFIDENCE_THRESHOLD` the bot should say it has no answer
-and offer a person.
+First, field-weighted BM25 on words, character pairs and pinyin pairs picks the best `POOL` docs; then
+policies/rerank.py re-scores them from how well each covers the query (words, characters, sounds, meaning)
+and turns the scores into a `confidence` in 0..1: the probability that a hit answers the question, against
+the other candidates and against "none of these". Below `CONFIDENCE_THRESHOLD` the bot should say it has no
+answer and offer a person. `Index.build(docs)` is cheap enough to call again whenever content changes.
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -15,14 +16,15 @@ from typing import Literal
 
 import numpy as np
 
-from policies import text
+from policies import rerank, text, vectors
 
-# Below this confidence the bot says it has no answer and offers a person. On the dev questions at 0.6,
-# 2 of 30 that the FAQ cannot answer still get an answer and 47% of those it can answer go to a person
-# (bench/answers.py prints the trade-off for other thresholds).
-CONFIDENCE_THRESHOLD = 0.6
-# Logistic calibration of confidence: weights of score, margin and agreement, and the intercept.
-CALIBRATION = (0.044, 0.101, 0.76, -2.68)
+# Below this confidence the bot says it has no answer and offers a person. A wrong answer costs about two
+# hand-offs to a person, so answer when the chance of being right is above 2/3. Held out (bench/answers.py,
+# cross-validated) at 0.7: 6% of the questions the FAQ cannot answer still get an answer, 58% of those it
+# can answer go to a person, 4% of those get a wrong entry.
+CONFIDENCE_THRESHOLD = 0.7
+# How many of the first stage's best docs the second stage (policies/rerank.py) re-scores.
+POOL = 20
 
 # Field weights per channel. Questions (title and similar questions) count most, answer text least;
 # character and pinyin pairs only look at the short fields, where typos matter and bodies would be noise.
@@ -31,6 +33,8 @@ GRAM_FIELDS = {"questions": 1.0, "keywords": 0.7}
 CHANNEL_WEIGHTS = {"words": 1.0, "chars": 0.3, "pinyin": 0.3}
 # Only the start of a long body is indexed: tokenising is the cost of a build (jieba: ~200k chars/s here).
 MAX_BODY_CHARS = 2000
+# Fields whose meaning (policies/vectors.py) is compared with the query's in the second stage.
+MEANING_FIELDS = ("questions", "body")
 K1 = 1.2
 B = 0.75
 
@@ -60,7 +64,7 @@ class Doc:
 
 @dataclass(frozen=True)
 class Hit:
-    """A search result: which doc, its raw score (only comparable within one query) and its confidence."""
+    """A search result: which doc, its score (only comparable within one query) and its confidence."""
 
     doc_id: str
     score: float
@@ -79,26 +83,68 @@ class _Channel:
         term_ids: list[int] = []
         doc_ids: list[int] = []
         tfs: list[float] = []
+        bits: list[int] = []
         for i, doc in enumerate(field_terms):
-            for f, w in weights.items():
+            for bit, (f, w) in enumerate(weights.items()):
                 scale = w / (1 - B + B * len(doc[f]) / avg[f])
                 for term, tf in Counter(doc[f]).items():
                     term_ids.append(vocab.setdefault(term, len(vocab)))
                     doc_ids.append(i)
                     tfs.append(tf * scale)
-        # Sum the fields of each (term, doc) pair, grouped by term.
+                    bits.append(1 << bit)
+        # Sum the fields of each (term, doc) pair, grouped by term; remember which fields hold the term.
         keys = np.asarray(term_ids, dtype=np.int64) * max(n, 1) + np.asarray(doc_ids, dtype=np.int64)
         pairs, where = np.unique(keys, return_inverse=True)
         tf = np.zeros(len(pairs), dtype=np.float64)
         np.add.at(tf, where, np.asarray(tfs, dtype=np.float64))
+        masks = np.zeros(len(pairs), dtype=np.uint8)
+        np.bitwise_or.at(masks, where, np.asarray(bits, dtype=np.uint8))
         terms_of_pair = pairs // max(n, 1)
         df = np.bincount(terms_of_pair, minlength=len(vocab))
         idf = np.log(1 + (n - df + 0.5) / (df + 0.5))
         self.size = n
+        self.fields = list(weights)
         self.vocab = vocab
         self.indptr = np.concatenate([[0], np.cumsum(df)])
         self.docs = (pairs % max(n, 1)).astype(np.int32)
         self.values = (idf[terms_of_pair] * tf * (K1 + 1) / (tf + K1)).astype(np.float32)
+        self.masks = masks
+        self.idf = idf.astype(np.float32)
+        self.unseen_idf = float(np.log(1 + (n + 0.5) / 0.5))  # a query term no doc has: as rare as can be
+        # Idf mass of each doc's distinct terms, per field (to tell how much of a doc's question a query covers).
+        self.mass = np.zeros((len(weights), n), dtype=np.float32)
+        for bit in range(len(weights)):
+            held = ((masks >> bit) & 1).astype(np.float32)
+            self.mass[bit] = np.bincount(self.docs, weights=self.idf[terms_of_pair] * held, minlength=n)
+
+    def weight(self, term: str) -> float:
+        """Idf of a term (the rarest possible for an unknown one)."""
+        t = self.vocab.get(term)
+        return self.unseen_idf if t is None else float(self.idf[t])
+
+    def overlap(self, terms: list[str], cands: np.ndarray) -> tuple[np.ndarray, float]:
+        """Idf mass of the query's distinct terms found in each candidate doc, per field plus a last column
+        for any field, and the idf mass of the whole query (unknown terms count as the rarest)."""
+        matched = np.zeros((len(cands), len(self.fields) + 1), dtype=np.float32)
+        shifts = np.arange(len(self.fields), dtype=np.uint8)
+        total = 0.0
+        for term in set(terms):
+            t = self.vocab.get(term)
+            if t is None:
+                total += self.unseen_idf
+                continue
+            idf = self.idf[t]
+            total += idf
+            lo, hi = self.indptr[t], self.indptr[t + 1]
+            docs = self.docs[lo:hi]
+            pos = np.minimum(np.searchsorted(docs, cands), len(docs) - 1)
+            found = docs[pos] == cands
+            if not found.any():
+                continue
+            mask = np.where(found, self.masks[lo + pos], 0)
+            matched[:, :-1] += idf * ((mask[:, None] >> shifts) & 1)
+            matched[:, -1] += idf * found
+        return matched, total
 
     def scores(self, terms: list[str]) -> np.ndarray:
         out = np.zeros(self.size, dtype=np.float32)
@@ -130,9 +176,10 @@ def _field_terms(items: tuple[tuple[str, str], ...]) -> _Terms:
 class Index:
     """An immutable search index over a list of docs. Build a new one when the content changes."""
 
-    def __init__(self, docs: list[Doc], channels: dict[str, _Channel]) -> None:
+    def __init__(self, docs: list[Doc], channels: dict[str, _Channel], meaning: dict[str, np.ndarray]) -> None:
         self.docs = docs
         self.channels = channels
+        self.meaning = meaning  # per field, one unit vector per doc (policies/vectors.py)
         self._by_id = {d.id: d for d in docs}
         if len(self._by_id) != len(docs):
             raise ValueError("doc ids must be unique")
@@ -144,66 +191,55 @@ class Index:
     @classmethod
     def build(cls, docs: list[Doc]) -> Index:
         text.init()
+        vectors.init()
         per_doc = [_channel_terms(d) for d in docs]
         channels = {
             "words": _Channel([p[0] for p in per_doc], WORD_FIELDS),
             "chars": _Channel([p[1] for p in per_doc], GRAM_FIELDS),
             "pinyin": _Channel([p[2] for p in per_doc], GRAM_FIELDS),
         }
-        return cls(list(docs), channels)
+        weight = channels["words"].weight
+        meaning = {
+            f: np.array([vectors.embed(p[0][f], weight) for p in per_doc], dtype=np.float32).reshape(-1, vectors.DIMS)
+            for f in MEANING_FIELDS
+        }
+        return cls(list(docs), channels, meaning)
 
     def __len__(self) -> int:
         return len(self.docs)
 
-    def channel_scores(self, query: str) -> dict[str, np.ndarray]:
-        """Score of every doc for `query` in each channel (words, chars, pinyin), before weighting."""
-        terms = {"words": text.words(query), "chars": text.char_bigrams(query), "pinyin": text.pinyin_bigrams(query)}
-        return {name: self.channels[name].scores(terms[name]) for name in CHANNEL_WEIGHTS}
+    def query_terms(self, query: str) -> dict[str, list[str]]:
+        return {"words": text.words(query), "chars": text.char_bigrams(query), "pinyin": text.pinyin_bigrams(query)}
 
     def scores(self, query: str) -> np.ndarray:
-        """Combined score of every doc for `query` (higher is better; 0 means nothing in common)."""
-        return _combine(self.channel_scores(query))
+        """First-stage score of every doc for `query` (higher is better; 0 means nothing in common)."""
+        return self._scores(self.query_terms(query))
+
+    def _scores(self, terms: dict[str, list[str]]) -> np.ndarray:
+        total = np.zeros(len(self.docs), dtype=np.float32)
+        for name, weight in CHANNEL_WEIGHTS.items():
+            total += weight * self.channels[name].scores(terms[name])
+        return total
+
+    def candidates(self, query: str, n: int = POOL) -> tuple[np.ndarray, np.ndarray]:
+        """The first stage's best `n` docs (positions, best first) with their re-ranking features."""
+        terms = self.query_terms(query)
+        total = self._scores(terms)
+        n = min(n, int(np.count_nonzero(total)))
+        top = np.argpartition(-total, n - 1)[:n] if 0 < n < len(total) else np.flatnonzero(total)
+        top = top[np.argsort(-total[top], kind="stable")]
+        if not len(top):
+            return top, np.zeros((0, len(rerank.FEATURES)), dtype=np.float32)
+        return top, rerank.features(self, terms, top, total[top])
 
     def search(self, query: str, k: int = 3) -> list[Hit]:
         """The best `k` docs for `query`, best first; empty when nothing matches or the query is blank."""
         if not self.docs or not text.normalize(query):
             return []
-        per_channel = self.channel_scores(query)
-        total = _combine(per_channel)
-        n = min(k + 1, len(self.docs))  # one more than asked: the margin of the last hit needs its follower
-        top = np.argpartition(-total, n - 1)[:n] if n < len(self.docs) else np.arange(n)
-        top = top[np.argsort(-total[top], kind="stable")]
-        ranked = [float(total[i]) for i in top] + [0.0]
-        hits = []
-        for rank, i in enumerate(top[:k]):
-            score = ranked[rank]
-            if score <= 0:
-                break
-            rival = ranked[1] if rank == 0 else ranked[0]
-            votes = agreement(per_channel, int(i))
-            hits.append(Hit(self.docs[i].id, score, confidence(score, score - rival, votes)))
-        return hits
-
-
-def _combine(per_channel: dict[str, np.ndarray]) -> np.ndarray:
-    total = np.zeros_like(next(iter(per_channel.values())))
-    for name, weight in CHANNEL_WEIGHTS.items():
-        total += weight * per_channel[name]
-    return total
-
-
-def agreement(per_channel: dict[str, np.ndarray], i: int) -> int:
-    """How many of the independent views (words, sounds) rank doc `i` first on their own."""
-    return sum(1 for name in ("words", "pinyin") if per_channel[name][i] > 0 and per_channel[name][i] == per_channel[name].max())
-
-
-def confidence(score: float, margin: float, votes: int, calibration: tuple[float, ...] | None = None) -> float:
-    """Probability that a hit answers the question, from its score, its lead over the best other doc and
-    how many views rank it first.
-
-    A logistic fit of "top hit is right" on the 215-entry FAQ and the dev questions (bench/answers.py prints
-    a refit); BM25 scores grow slowly with the size of the index, so refit when the knowledge base changes
-    a lot."""
-    a, b, c, intercept = calibration or CALIBRATION
-    z = a * score + b * margin + c * votes + intercept
-    return 1.0 / (1.0 + math.exp(-z))
+        top, x = self.candidates(query)
+        if not len(top):
+            return []
+        z = rerank.scores(x)
+        probs = rerank.probabilities(z)
+        order = np.argsort(-z, kind="stable")[:k]
+        return [Hit(self.docs[top[i]].id, float(z[i]), float(probs[i])) for i in order]

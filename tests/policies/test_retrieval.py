@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from policies import retrieval, text
+import numpy as np
+
+from policies import rerank, retrieval, text, vectors
 from policies.retrieval import Doc, Index
 
 DOCS = [
@@ -68,6 +70,52 @@ def test_init_is_idempotent_and_thread_safe() -> None:
     for t in threads:
         t.join()
     assert text.words("社保卡")[0] == "社保卡"
+
+
+def test_word_vectors_put_related_words_closer() -> None:
+    one = lambda w: 1.0  # noqa: E731
+    spouse = vectors.embed(["老公"], one)
+    assert spouse @ vectors.embed(["配偶"], one) > spouse @ vectors.embed(["发票"], one)
+    assert np.linalg.norm(vectors.embed(["失业金", "条件"], one)) == pytest.approx(1.0, abs=1e-5)
+    assert not vectors.embed([], one).any()
+
+
+def test_unknown_word_falls_back_to_its_characters() -> None:
+    vec = vectors.embed(["稳岗返还补贴通知书"], lambda w: 1.0)  # not a word in the table
+    assert np.linalg.norm(vec) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_rerank_fit_learns_which_feature_marks_the_answer() -> None:
+    rng = np.random.default_rng(0)
+    groups = []
+    for g in range(60):
+        x = rng.random((5, len(rerank.FEATURES))).astype(np.float32)
+        x[:, -1] = 1.0
+        right = [] if g % 4 == 0 else [int(rng.integers(5))]
+        x[:, 0] = 0.1
+        for r in right:
+            x[r, 0] = 0.9  # the first feature gives the answer away; none of these when no row has it
+        groups.append((x, right))
+    w = rerank.fit(groups)
+    x, right = groups[1]
+    p = rerank.probabilities(rerank.scores(x, w))
+    assert int(np.argmax(p)) == right[0] and p[right[0]] > 0.5
+    x, _ = groups[0]
+    assert rerank.probabilities(rerank.scores(x, w)).max() < 0.5
+    assert rerank.probabilities(rerank.scores(x, w)).sum() < 1.0
+
+
+def test_candidates_carry_one_feature_row_each(index: Index) -> None:
+    top, x = index.candidates("失业保险金的条件")
+    assert x.shape == (len(top), len(rerank.FEATURES))
+    assert index.docs[top[0]].id in {"f1", "f2"}
+    empty, none = index.candidates("今天天气")
+    assert len(empty) == 0 and none.shape[0] == 0
+
+
+def test_confidences_are_shares_of_one(index: Index) -> None:
+    hits = index.search("失业保险金", k=7)
+    assert sum(h.confidence for h in hits) <= 1.0 + 1e-6
 
 
 def test_exact_question_ranks_first_with_confidence(index: Index) -> None:
