@@ -13,11 +13,10 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.replies import ArticlesReply, TextReply
 
-from wechat.messages import Answer
+from wechat.messages import Answer, cut
 
 MAX_BODY = 1024 * 1024
 _DECLARATION = re.compile(rb"<!(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.IGNORECASE)
-TEXT_LIMIT = 2000  # characters WeChat shows in one passive text reply
 
 
 class Rejected(Exception):
@@ -112,5 +111,4 @@ def render(answer: Answer, *, to: str, account: str) -> str:
             reply.add_article({"title": a.title, "description": a.description, "url": a.url,
                                "image": a.image})
         return reply.render()
-    text = answer.text if len(answer.text) <= TEXT_LIMIT else answer.text[:TEXT_LIMIT - 1] + "…"
-    return TextReply(source=account, target=to, content=text).render()
+    return TextReply(source=account, target=to, content=cut(answer.text)).render()

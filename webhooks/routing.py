@@ -1,33 +1,14 @@
-"""The routing table: which handler answers which message or event."""
+"""The routing table: which handler answers which message or event. Keywords and menu clicks are
+routed further by the bot's own table (`bot.commands`)."""
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot import menu
-from core.db import session_scope
-from subscriptions import service as followers
+from bot import chat, menu
+from push import receipts
 from wechat.messages import Answer, Inbound
 
 Handler = Callable[[Inbound], Answer | None]
-
-
-def on_subscribe(msg: Inbound) -> Answer:
-    scene = msg.event_key.removeprefix("qrscene_") or None
-    with session_scope() as session:
-        followers.follow(session=session, openid=msg.openid, at=msg.created_at, qr_scene=scene)
-    return Answer(text=menu.WELCOME)
-
-
-def on_scan(msg: Inbound) -> Answer:
-    with session_scope() as session:
-        followers.follow(session=session, openid=msg.openid, at=msg.created_at,
-                         qr_scene=msg.event_key or None)
-    return menu.help_answer(msg)
-
-
-def on_unsubscribe(msg: Inbound) -> None:
-    with session_scope() as session:
-        followers.unfollow(session=session, openid=msg.openid, at=msg.created_at)
 
 
 def ignore(_msg: Inbound) -> None:
@@ -35,16 +16,16 @@ def ignore(_msg: Inbound) -> None:
 
 
 ROUTES: dict[str, Handler] = {
-    "text": menu.help_answer,
-    "voice": menu.help_answer,
-    "event.subscribe": on_subscribe,
-    "event.scan": on_scan,
-    "event.unsubscribe": on_unsubscribe,
-    "event.click": menu.help_answer,
+    "text": chat.on_text,
+    "voice": chat.on_voice,
+    "event.subscribe": chat.on_subscribe,
+    "event.scan": chat.on_scan,
+    "event.unsubscribe": chat.on_unsubscribe,
+    "event.click": chat.on_click,
     "event.view": ignore,
     "event.location": ignore,
-    "event.templatesendjobfinish": ignore,
-    "event.masssendjobfinish": ignore,
+    "event.templatesendjobfinish": receipts.record_receipt,
+    "event.masssendjobfinish": receipts.record_receipt,
 }
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+REPLY_BYTES = 2048  # WeChat's limit for a text message, in UTF-8 bytes
+MORE = "…"
+
 
 @dataclass(frozen=True, slots=True)
 class Inbound:
@@ -67,3 +70,21 @@ def as_text(answer: Answer) -> str:
     if not answer.articles:
         return answer.text
     return "\n\n".join(f"{a.title}\n{a.description}\n{a.url}".strip() for a in answer.articles)
+
+
+def size(text: str) -> int:
+    return len(text.encode())
+
+
+def cut(text: str, limit: int = REPLY_BYTES, more: str = MORE) -> str:
+    """`text` within `limit` bytes, ending at a sentence or line break where one is near, then `more`."""
+    if size(text) <= limit:
+        return text
+    budget = limit - size(more)
+    if budget <= 0:
+        return ""
+    head = text.encode()[:budget].decode(errors="ignore")
+    stop = max(head.rfind(c) for c in "。！？；\n")
+    if stop >= len(head) * 2 // 3:  # a sentence end not too far back
+        head = head[:stop + 1]
+    return head.rstrip() + more

@@ -4,8 +4,8 @@ import pytest
 
 from tests.conftest import TEST_WECHAT
 from tests.webhooks import wx
-from wechat.messages import Answer, Article
-from webhooks.protocol import TEXT_LIMIT, Codec, Rejected, check_signature, parse_xml, render
+from wechat.messages import REPLY_BYTES, Answer, Article
+from webhooks.protocol import Codec, Rejected, check_signature, parse_xml, render
 
 TOKEN = TEST_WECHAT["WECHAT_TOKEN"]
 
@@ -121,10 +121,16 @@ def test_garbage_ciphertext_is_refused(cipher):
     assert exc.value.status == 400
 
 
-def test_long_text_is_cut_to_what_wechat_shows():
-    xml = render(Answer(text="长" * (TEXT_LIMIT + 50)), to="oUser", account="gh_a")
+def test_long_text_is_cut_to_what_wechat_takes_in_bytes():
+    xml = render(Answer(text="长" * REPLY_BYTES), to="oUser", account="gh_a")
     content = parse_xml(xml)["Content"]
-    assert len(content) == TEXT_LIMIT and content.endswith("…")
+    assert len(content.encode()) <= REPLY_BYTES and len(content.encode()) > REPLY_BYTES - 6
+    assert content.endswith("…")
+
+
+def test_text_within_the_limit_is_untouched():
+    text = "政策" * 300 + "。"
+    assert parse_xml(render(Answer(text=text), to="oUser", account="gh_a"))["Content"] == text
 
 
 def test_articles_render_as_news():

@@ -1,0 +1,133 @@
+"""Questions answered from the policy library and FAQ, a numbered list for close matches, and the hand-over
+to staff when nothing is confident or the follower asks for a person."""
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from bot import dialogs, memory, service
+from bot import text as bot_text
+from bot.models import AskOutcome, HandoverReason
+from core.db import session_scope
+from policies.retrieval import CONFIDENCE_THRESHOLD
+from policies.search import Candidate, find_answers
+
+CLOSE_MARGIN = 0.1  # candidates this close to the best one are offered as a list to choose from
+FEEDBACK_INVITE = "\n\n回复“有用”或“没用”告诉我们这个答复是否有帮助。"
+HANDED_OVER = "已转人工，工作人员答复后会通过本服务号回复您。"
+NO_ANSWER = "抱歉，暂时没有找到确切的答复。"
+
+
+def answer_question(openid: str, question: str) -> str:
+    """The reply to a question typed in the chat."""
+    close = choose(find_answers(question, k=3))
+    if not close:
+        return NO_ANSWER + hand_over(openid, question, HandoverReason.low_confidence)
+    if len(close) == 1:
+        best = close[0]
+        with session_scope() as session:
+            asked = service.log_ask(session=session, text=question, outcome=AskOutcome.answered,
+                                    answer_kind=best.kind, answer_id=best.id, confidence=best.confidence)
+        memory.remember_question(openid, text=question, asked_id=asked.id)
+        memory.remember_answer(openid, question=question, kind=best.kind, answer_id=best.id)
+        return format_answer(best)
+    with session_scope() as session:
+        asked = service.log_ask(session=session, text=question, outcome=AskOutcome.choices,
+                                confidence=close[0].confidence)
+    memory.remember_question(openid, text=question, asked_id=asked.id)
+    return dialogs.begin(openid, CHOICE, step="pick", reply=format_choices(close),
+                         data={"question": question, "options": [_option(c) for c in close]})
+
+
+def choose(candidates: list[Candidate]) -> list[Candidate]:
+    """What to offer: nothing (hand over), one answer, or several close matches to choose from."""
+    confident = sorted((c for c in candidates if c.confidence >= CONFIDENCE_THRESHOLD),
+                       key=lambda c: -c.confidence)
+    return [c for c in confident if confident[0].confidence - c.confidence <= CLOSE_MARGIN]
+
+
+def format_answer(c: Candidate) -> str:
+    """One answer within WeChat's size limit: a warning first when the policy is not in force, the
+    link to the full page last."""
+    warning = f"【注意】{c.status_note or '该政策已不在有效期内'}，以下内容仅供参考。\n" if not c.in_force else ""
+    head = f"{warning}{bot_text.cut(c.title, 300)}\n"
+    tail = f"\n详见：{c.url}" + FEEDBACK_INVITE
+    return bot_text.fit(head, c.answer.strip(), tail)
+
+
+def format_choices(candidates: list[Candidate]) -> str:
+    lines = ["找到几条相关内容，请回复序号查看："]
+    for n, c in enumerate(candidates, start=1):
+        note = f"（{c.status_note or '已失效'}）" if not c.in_force else ""
+        lines.append(f"{n}. {bot_text.cut(c.title, 300)}{note}")
+    lines.append("也可以直接输入新的问题。")
+    return "\n".join(lines)
+
+
+def _option(c: Candidate) -> dict[str, Any]:
+    return asdict(c)
+
+
+def pick(state: dialogs.State, text: str) -> dialogs.Turn:
+    options = state.data["options"]
+    choice = bot_text.number(text)
+    if choice is None:
+        return dialogs.PASS  # not a number: a new question
+    if not 1 <= choice <= len(options):
+        return dialogs.Turn(f"没有第 {choice} 条，请回复 1-{len(options)} 之间的序号，"
+                            "或回复“取消”。", "pick")
+    chosen = Candidate(**options[choice - 1])
+    memory.remember_answer(state.openid, question=state.data["question"], kind=chosen.kind,
+                           answer_id=chosen.id)
+    return dialogs.Turn(format_answer(chosen))
+
+
+CHOICE = dialogs.register(dialogs.Dialog("choice", "选择答复", {"pick": pick}))
+
+
+# --- hand-over to a person ---------------------------------------------------------------------
+
+def hand_over(openid: str, question: str, reason: HandoverReason, *, asked_id: int | None = None) -> str:
+    """Queue the question for staff with the recent conversation; tells the follower so."""
+    with session_scope() as session:
+        if asked_id is None:
+            asked_id = service.log_ask(session=session, text=question, outcome=AskOutcome(reason.value)).id
+        else:
+            service.mark_handed_over(session=session, asked_id=asked_id)
+        queued = service.hand_over(session=session, openid=openid, text=question, reason=reason,
+                                   conversation=memory.recent_turns(openid))
+    memory.remember_question(openid, text=question, asked_id=asked_id, question_id=queued.id)
+    return HANDED_OVER
+
+
+def ask_for_person(openid: str) -> str:
+    """`人工`: the last question goes to staff, or the follower is asked what it is."""
+    last = memory.last_question(openid)
+    if last and last.get("question_id"):
+        return "您的问题已转人工，请耐心等待，工作人员答复后会通过本服务号回复您。"
+    if last:
+        return hand_over(openid, last["text"], HandoverReason.asked_for_person, asked_id=last["asked_id"])
+    return dialogs.begin(openid, PERSON, step="question",
+                         reply="请输入您要咨询的问题，我们将转给工作人员。回复“取消”退出。")
+
+
+def person_question(state: dialogs.State, text: str) -> dialogs.Turn:
+    if len(bot_text.normalize(text)) < 2:
+        return dialogs.Turn("请用一句话描述您的问题，或回复“取消”。", "question")
+    return dialogs.Turn(hand_over(state.openid, text, HandoverReason.asked_for_person))
+
+
+PERSON = dialogs.register(dialogs.Dialog("person", "转人工", {"question": person_question}))
+
+
+def feedback(openid: str, useful: bool) -> str:
+    """`有用` / `没用` on the last answer."""
+    last = memory.take_answer(openid)
+    if last is None:
+        return "目前没有可以评价的答复。"
+    with session_scope() as session:
+        service.record_feedback(session=session, openid=openid, question=last["question"],
+                                answer_kind=last["kind"], answer_id=last["id"], useful=useful)
+    if useful:
+        return "感谢您的反馈！"
+    return "感谢反馈，我们会改进答复。需要工作人员解答请回复“人工”。"

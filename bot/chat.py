@@ -1,0 +1,66 @@
+"""What the webhook's routing table calls for chat messages, menu clicks and follow events.
+
+A running dialog takes a text first; then keywords; anything else is a question. Every text and its
+reply are kept in the follower's recent conversation."""
+from __future__ import annotations
+
+from bot import commands, dialogs, memory, menu
+from core.db import session_scope
+from subscriptions import service as followers
+from wechat.messages import Answer, Inbound
+
+
+def on_text(msg: Inbound) -> Answer:
+    return Answer(text=converse(msg.openid, msg.content, msg.msg_id))
+
+
+def on_voice(msg: Inbound) -> Answer:
+    """Voice with WeChat's speech recognition on reads like text; without it, the help."""
+    heard = msg.fields.get("Recognition", "").strip().rstrip("。")
+    return Answer(text=converse(msg.openid, heard, msg.msg_id)) if heard else menu.help_answer(msg)
+
+
+def converse(openid: str, text: str, msg_id: str | None) -> str:
+    text = text.strip()
+    if not text:
+        return menu.HELP
+    taken = dialogs.take(openid, text, msg_id)
+    if taken.reply is not None:
+        reply = taken.reply
+    else:
+        reply = commands.dispatch(openid, text)
+        if taken.expired:
+            reply = f"（您之前的“{taken.expired}”操作已超时结束。）\n{reply}"
+    memory.record_turns(openid, ("user", text), ("bot", reply))
+    return reply
+
+
+def on_click(msg: Inbound) -> Answer:
+    dialogs.end(msg.openid)  # a menu click starts something new
+    return Answer(text=commands.click(msg.openid, msg.event_key))
+
+
+def on_subscribe(msg: Inbound) -> Answer:
+    """A follow, perhaps by scanning a park's QR code (`qrscene_<scene>`)."""
+    return Answer(text=_follow(msg, msg.event_key.removeprefix("qrscene_")) + menu.WELCOME)
+
+
+def on_scan(msg: Inbound) -> Answer:
+    """A follower scanned a park's QR code (EventKey is the scene)."""
+    return Answer(text=_follow(msg, msg.event_key) + menu.HELP)
+
+
+def _follow(msg: Inbound, scene: str) -> str:
+    """Record the follow and the scene; a greeting naming the park when the scene is a park's."""
+    with session_scope() as session:
+        followers.follow(session=session, openid=msg.openid, at=msg.created_at, qr_scene=scene or None)
+        park = followers.get_park_by_scene(session=session, scene=scene) if scene else None
+    return f"欢迎“{park.name}”的朋友！绑定企业时可选择该园区。\n" if park else ""
+
+
+def on_unsubscribe(msg: Inbound) -> None:
+    """Unfollowing stops every push (the follower's state); the chat forgets the conversation."""
+    with session_scope() as session:
+        followers.unfollow(session=session, openid=msg.openid, at=msg.created_at)
+    dialogs.end(msg.openid)
+    memory.forget(msg.openid)

@@ -1,0 +1,58 @@
+"""What the chat remembers about a follower, in Redis: recent turns (attached to questions handed to
+staff), the last question (for `人工`) and the last answer (for `有用`/`没用`)."""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from core.redis import get_redis
+from core.settings import get_settings
+
+HISTORY_SECONDS = 2 * 24 * 3600
+TURN_CHARS = 500  # a long answer is kept as its start
+ANSWER_SECONDS = 24 * 3600  # feedback on an answer is taken this long after it
+
+
+def record_turns(openid: str, *turns: tuple[str, str]) -> None:
+    """Append (who, text) turns, `who` being "user" or "bot"; only the last BOT_HISTORY_SIZE are kept."""
+    key, now = f"bot:history:{openid}", int(time.time())
+    pipe = get_redis().pipeline(transaction=False)
+    for who, text in turns:
+        pipe.rpush(key, json.dumps({"who": who, "text": text[:TURN_CHARS], "at": now}, ensure_ascii=False))
+    pipe.ltrim(key, -get_settings().bot_history_size, -1)
+    pipe.expire(key, HISTORY_SECONDS)
+    pipe.execute()
+
+
+def recent_turns(openid: str) -> list[dict[str, Any]]:
+    """Oldest first."""
+    return [json.loads(t) for t in get_redis().lrange(f"bot:history:{openid}", 0, -1)]
+
+
+def forget(openid: str) -> None:
+    get_redis().delete(f"bot:history:{openid}", f"bot:last-question:{openid}", f"bot:last-answer:{openid}")
+
+
+def remember_question(openid: str, *, text: str, asked_id: int | None, question_id: int | None = None) -> None:
+    """The follower's latest question; `question_id` once it is handed to staff."""
+    get_redis().set(f"bot:last-question:{openid}", json.dumps(
+        {"text": text, "asked_id": asked_id, "question_id": question_id}, ensure_ascii=False),
+        ex=get_settings().bot_dialog_ttl)
+
+
+def last_question(openid: str) -> dict[str, Any] | None:
+    raw = get_redis().get(f"bot:last-question:{openid}")
+    return json.loads(raw) if raw else None
+
+
+def remember_answer(openid: str, *, question: str, kind: str, answer_id: int) -> None:
+    """The answer a 有用/没用 reply would be about."""
+    get_redis().set(f"bot:last-answer:{openid}", json.dumps(
+        {"question": question, "kind": kind, "id": answer_id}, ensure_ascii=False), ex=ANSWER_SECONDS)
+
+
+def take_answer(openid: str) -> dict[str, Any] | None:
+    """The last answer, forgotten as it is taken: one feedback per answer."""
+    raw = get_redis().getdel(f"bot:last-answer:{openid}")
+    return json.loads(raw) if raw else None

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.models import HandoverReason, QuestionStatus
+
+
+class QuestionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    follower_id: int
+    text: str
+    reason: HandoverReason
+    conversation: list[dict[str, Any]]
+    status: QuestionStatus
+    created_at: datetime
+    answer: str | None
+    answered_at: datetime | None
+    answered_by: int | None
+    faq_id: int | None
+
+
+class AnswerCreate(BaseModel):
+    answer: str = Field(min_length=1, max_length=2000)
+    add_to_faq: bool = False  # also add the question and this answer to the FAQ
+    category: str | None = Field(default=None, max_length=50)  # the FAQ entry's 类目
+
+
+class FaqFromQuestion(BaseModel):
+    """Add an answered question to the FAQ; the question or answer may be edited on the way."""
+
+    question: str | None = Field(default=None, min_length=1, max_length=500)
+    answer: str | None = Field(default=None, min_length=1)
+    category: str | None = Field(default=None, max_length=50)
+
+
+class FrequentQuestionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    normalized: str
+    example: str
+    asked: int
+    answered: int
+    handed_over: int
+    low_confidence: int
+    asked_for_person: int
+    useful: int
+    not_useful: int
+
+
+class ReportRead(BaseModel):
+    since: date
+    until: date  # inclusive
+    asked: int
+    answered: int
+    handed_over: int
+    open_questions: int  # handed over and not answered yet (all time)
+    questions: list[FrequentQuestionRead]

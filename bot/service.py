@@ -1,0 +1,195 @@
+"""The bot domain's functions: questions handed to staff, the question log and its report, feedback."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from bot import text as bot_text
+from bot.models import AskedQuestion, AskOutcome, Feedback, HandoverReason, Question, QuestionStatus
+from core.db import utcnow
+from core.redis import get_redis
+from staff.models import StaffUser
+from subscriptions import service as followers
+from subscriptions.models import Follower
+
+WINDOW = timedelta(hours=48)  # customer-service messages reach a follower this long after their last message
+
+
+class QuestionError(ValueError):
+    """A staff action on a question that cannot be carried out; the message says why."""
+
+
+class OutsideWindow(QuestionError):
+    def __init__(self, last_contact: datetime) -> None:
+        super().__init__(
+            f"the follower last wrote at {last_contact.isoformat(timespec='minutes')}, more than 48 hours ago: "
+            "WeChat no longer accepts customer-service messages to them (errcode 45015). The question stays "
+            "open; answer it through another channel, or when the follower writes again.")
+        self.last_contact = last_contact
+
+
+def ensure_follower(*, session: Session, openid: str) -> Follower:
+    """The follower writing to us; created when the webhook has not recorded them yet."""
+    follower = followers.get_by_openid(session=session, openid=openid)
+    if follower is None:
+        followers.touch(session=session, last_seen={openid: utcnow()})
+        follower = followers.get_by_openid(session=session, openid=openid)
+    return follower
+
+
+# --- the question log --------------------------------------------------------------------------
+
+def log_ask(*, session: Session, text: str, outcome: AskOutcome, answer_kind: str | None = None,
+            answer_id: int | None = None, confidence: float | None = None) -> AskedQuestion:
+    asked = AskedQuestion(text=text[:500], normalized=bot_text.normalize(text), outcome=outcome,
+                          answer_kind=answer_kind, answer_id=answer_id, confidence=confidence)
+    session.add(asked)
+    session.flush()
+    return asked
+
+
+def mark_handed_over(*, session: Session, asked_id: int) -> None:
+    """The follower asked for a person after an answer: the question counts as not answered."""
+    asked = session.get(AskedQuestion, asked_id)
+    if asked is not None and asked.outcome in (AskOutcome.answered, AskOutcome.choices):
+        asked.outcome = AskOutcome.asked_for_person
+        session.flush()
+
+
+@dataclass(frozen=True)
+class FrequentQuestion:
+    normalized: str
+    example: str
+    asked: int
+    answered: int  # one confident answer or a list to choose from
+    handed_over: int  # low_confidence + asked_for_person
+    low_confidence: int
+    asked_for_person: int
+    useful: int
+    not_useful: int
+
+
+def frequent_questions(*, session: Session, since: datetime, until: datetime,
+                       limit: int = 50) -> list[FrequentQuestion]:
+    """The most asked questions (by normalized text) between `since` and `until`, most asked first."""
+    def count(*outcomes: AskOutcome):
+        return func.sum(case((AskedQuestion.outcome.in_(outcomes), 1), else_=0))
+
+    rows = session.execute(
+        select(AskedQuestion.normalized, func.min(AskedQuestion.text), func.count(),
+               count(AskOutcome.answered, AskOutcome.choices), count(AskOutcome.low_confidence),
+               count(AskOutcome.asked_for_person))
+        .where(AskedQuestion.created_at >= since, AskedQuestion.created_at < until)
+        .group_by(AskedQuestion.normalized)
+        .order_by(func.count().desc(), AskedQuestion.normalized)
+        .limit(limit)).all()
+    votes: dict[str, tuple[int, int]] = {}
+    if rows:
+        votes = {n: (int(u or 0), int(c - (u or 0))) for n, u, c in session.execute(
+            select(Feedback.normalized, func.sum(case((Feedback.useful, 1), else_=0)), func.count())
+            .where(Feedback.created_at >= since, Feedback.created_at < until,
+                   Feedback.normalized.in_([r[0] for r in rows]))
+            .group_by(Feedback.normalized))}
+    return [FrequentQuestion(normalized=n, example=ex, asked=total, answered=int(ans or 0),
+                             handed_over=int((low or 0) + (person or 0)), low_confidence=int(low or 0),
+                             asked_for_person=int(person or 0), useful=votes.get(n, (0, 0))[0],
+                             not_useful=votes.get(n, (0, 0))[1])
+            for n, ex, total, ans, low, person in rows]
+
+
+# --- feedback ----------------------------------------------------------------------------------
+
+def record_feedback(*, session: Session, openid: str, question: str, answer_kind: str, answer_id: int,
+                    useful: bool) -> Feedback:
+    follower = followers.get_by_openid(session=session, openid=openid)
+    feedback = Feedback(follower_id=follower.id if follower else None, question=question[:500],
+                        normalized=bot_text.normalize(question), answer_kind=answer_kind,
+                        answer_id=answer_id, useful=useful)
+    session.add(feedback)
+    session.flush()
+    return feedback
+
+
+# --- questions handed to staff -----------------------------------------------------------------
+
+def hand_over(*, session: Session, openid: str, text: str, reason: HandoverReason,
+              conversation: list[dict[str, Any]]) -> Question:
+    follower = ensure_follower(session=session, openid=openid)
+    question = Question(follower_id=follower.id, text=text, reason=reason, conversation=conversation)
+    session.add(question)
+    session.flush()
+    return question
+
+
+def get_question(*, session: Session, question_id: int) -> Question | None:
+    return session.get(Question, question_id)
+
+
+def list_questions(*, session: Session, status: QuestionStatus | None = QuestionStatus.open,
+                   limit: int = 50, before_id: int | None = None) -> list[Question]:
+    """Newest first, a page at a time (`before_id` is the last id of the previous page)."""
+    stmt = select(Question).order_by(Question.id.desc()).limit(limit)
+    if status is not None:
+        stmt = stmt.where(Question.status == status)
+    if before_id is not None:
+        stmt = stmt.where(Question.id < before_id)
+    return list(session.scalars(stmt))
+
+
+def last_contact(*, session: Session, question: Question) -> datetime:
+    """When the follower last wrote: the question itself, the database, or what the webhook noted in
+    Redis and a beat job has not written to the database yet."""
+    times = [question.created_at]
+    follower = session.get(Follower, question.follower_id)
+    if follower.last_interaction_at:
+        times.append(follower.last_interaction_at)
+    pipe = get_redis().pipeline(transaction=False)
+    pipe.hget(followers.LAST_SEEN_KEY, follower.openid)
+    pipe.hget(f"{followers.LAST_SEEN_KEY}:flushing", follower.openid)
+    times += [datetime.fromtimestamp(int(ts), UTC) for ts in pipe.execute() if ts]
+    return max(times)
+
+
+def answer_question(*, session: Session, question: Question, answer: str, staff: StaffUser,
+                    now: datetime | None = None) -> Question:
+    """Record staff's answer; raises QuestionError when it was answered already and OutsideWindow when
+    WeChat would no longer deliver it (the question then stays open)."""
+    if question.status is QuestionStatus.answered:
+        raise QuestionError(f"question {question.id} was answered already")
+    if not answer.strip():
+        raise QuestionError("the answer is empty")
+    now = now or utcnow()
+    contact = last_contact(session=session, question=question)
+    if now - contact > WINDOW:
+        raise OutsideWindow(contact)
+    question.status, question.answer = QuestionStatus.answered, answer.strip()
+    question.answered_at, question.answered_by = now, staff.id
+    session.flush()
+    return question
+
+
+def staff_message(question: Question) -> str:
+    """The customer-service message that carries staff's answer to the follower."""
+    head = f"您好，关于您咨询的“{bot_text.cut(question.text, 150)}”，工作人员答复如下：\n"
+    tail = "\n\n回复“有用”或“没用”告诉我们答复是否有帮助。"
+    return head + (question.answer or "") + tail
+
+
+def ask_totals(*, session: Session, since: datetime, until: datetime) -> dict[str, int]:
+    """Questions asked between `since` and `until`: all, answered, handed over; and open questions now."""
+    by_outcome = dict(session.execute(
+        select(AskedQuestion.outcome, func.count())
+        .where(AskedQuestion.created_at >= since, AskedQuestion.created_at < until)
+        .group_by(AskedQuestion.outcome)).all())
+    return {
+        "asked": sum(by_outcome.values()),
+        "answered": by_outcome.get(AskOutcome.answered, 0) + by_outcome.get(AskOutcome.choices, 0),
+        "handed_over": by_outcome.get(AskOutcome.low_confidence, 0)
+        + by_outcome.get(AskOutcome.asked_for_person, 0),
+        "open_questions": session.scalar(
+            select(func.count()).select_from(Question).where(Question.status == QuestionStatus.open)),
+    }

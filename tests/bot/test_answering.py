@@ -1,0 +1,144 @@
+"""Questions: one answer, a numbered list, not-in-force warnings, hand-over, feedback."""
+from dataclasses import asdict
+
+import pytest
+from sqlalchemy import select
+
+from bot import answering, dialogs, memory
+from bot import text as bot_text
+from bot.models import AskedQuestion, AskOutcome, Feedback, HandoverReason, Question
+from core.db import session_scope
+from policies import faq, search
+from policies.retrieval import CONFIDENCE_THRESHOLD
+from policies.search import Candidate
+from tests.bot.conftest import say
+
+ME = "oAsk000001"
+FAQ = [
+    ("领取失业保险金需要什么条件？", "按照规定参加失业保险，所在单位和本人已按照规定履行缴费义务满1年；非因本人意愿中断就业；"
+     "已经进行失业登记，并有求职要求。"),
+    ("社保卡丢了怎么办？", "请立即拨打12333或到社保卡服务网点办理挂失，挂失后可申请补办。"),
+    ("高新技术企业认定需要什么条件？", "企业申请认定时须注册成立一年以上，拥有核心自主知识产权，研发费用占比符合要求。"),
+]
+
+
+def candidate(n: int, confidence: float = 0.9, in_force: bool = True, note: str = "", answer: str = "") -> Candidate:
+    return Candidate("policy" if note else "faq", n, f"问题{n}", answer or f"答案{n}。",
+                     f"http://h5.example/faq/{n}", confidence, in_force, note)
+
+
+@pytest.fixture
+def kb(client):
+    with session_scope() as session:
+        for question, answer in FAQ:
+            faq.add_from_answer(session=session, question=question, answer=answer, category="测试")
+    search.reset()
+
+
+# --- what to offer -----------------------------------------------------------------------------
+
+def test_choose_one_confident_answer():
+    best = candidate(1, 0.95)
+    assert answering.choose([best, candidate(2, 0.7), candidate(3, 0.2)]) == [best]
+
+
+def test_choose_several_close_matches():
+    a, b = candidate(1, 0.9), candidate(2, 0.85)
+    assert answering.choose([b, a, candidate(3, 0.3)]) == [a, b]
+
+
+def test_choose_nothing_below_the_threshold():
+    assert answering.choose([candidate(1, CONFIDENCE_THRESHOLD - 0.01)]) == []
+    assert answering.choose([]) == []
+
+
+def test_an_answer_from_a_policy_not_in_force_says_so_first():
+    reply = answering.format_answer(candidate(1, note="该政策已废止", in_force=False))
+    assert reply.startswith("【注意】该政策已废止") and "http://h5.example/faq/1" in reply
+
+
+def test_a_long_answer_is_cut_politely_within_wechats_limit_keeping_the_link():
+    reply = answering.format_answer(candidate(1, answer="这是一句很长的政策说明。" * 400))
+    assert bot_text.size(reply) <= bot_text.REPLY_BYTES
+    assert "。…" in reply and "详见：http://h5.example/faq/1" in reply and reply.endswith("是否有帮助。")
+
+
+def test_not_in_force_is_marked_in_the_list():
+    listing = answering.format_choices([candidate(1), candidate(2, in_force=False, note="已被《新办法》修订")])
+    assert "1. 问题1\n" in listing and "2. 问题2（已被《新办法》修订）" in listing
+
+
+# --- the numbered choice, through the webhook --------------------------------------------------
+
+@pytest.fixture
+def choosing(client):
+    options = [candidate(1), candidate(2, in_force=False, note="该政策已失效"), candidate(3)]
+    dialogs.begin(ME, answering.CHOICE, step="pick", reply=answering.format_choices(options),
+                  data={"question": "补贴怎么申请", "options": [asdict(c) for c in options]})
+    return client
+
+
+def test_replying_a_number_gives_that_answer_and_invites_feedback(choosing):
+    reply = say(choosing, ME, "2")
+    assert reply.startswith("【注意】该政策已失效") and "答案2" in reply and "有用" in reply
+    assert memory.take_answer(ME) == {"question": "补贴怎么申请", "kind": "policy", "id": 2}
+
+
+@pytest.mark.parametrize("wrong", ["4", "0"])
+def test_an_out_of_range_number_is_asked_again(choosing, wrong):
+    assert "请回复 1-3 之间的序号" in say(choosing, ME, wrong)
+    assert "答案1" in say(choosing, ME, "1")
+
+
+def test_cancel_the_choice(choosing):
+    assert "已取消" in say(choosing, ME, "取消")
+    assert say(choosing, ME, "1") != answering.format_answer(candidate(1))
+
+
+def test_a_non_number_is_a_new_question(choosing, kb):
+    reply = say(choosing, ME, "问卷")
+    assert reply == "暂无问卷。有新的意见征集时会通知您。"
+    assert dialogs.load(ME) is None
+
+
+# --- answers from the knowledge base -----------------------------------------------------------
+
+def test_a_question_in_the_faq_gets_its_answer_with_the_link(client, kb):
+    reply = say(client, ME, "领取失业保险金需要什么条件")
+    assert "非因本人意愿中断就业" in reply and "详见：http" in reply and "有用" in reply
+    with session_scope() as session:
+        asked = session.scalars(select(AskedQuestion)).one()
+    assert asked.outcome is AskOutcome.answered and asked.answer_kind == "faq"
+
+
+def test_low_confidence_is_handed_over_with_the_conversation(client, kb):
+    say(client, ME, "帮助")
+    reply = say(client, ME, "我想问一下明天的火箭发射能不能现场看")
+    assert reply == answering.NO_ANSWER + answering.HANDED_OVER
+    with session_scope() as session:
+        q = session.scalars(select(Question)).one()
+        asked = session.scalars(select(AskedQuestion)).one()
+    assert q.reason is HandoverReason.low_confidence and q.conversation[0]["text"] == "帮助"
+    assert asked.outcome is AskOutcome.low_confidence
+    assert "已转人工" in say(client, ME, "人工")  # the same question is not queued twice
+
+
+def test_person_after_an_answer_hands_that_question_over(client, kb):
+    say(client, ME, "社保卡丢了怎么办")
+    assert say(client, ME, "人工") == answering.HANDED_OVER
+    with session_scope() as session:
+        q = session.scalars(select(Question)).one()
+        asked = session.scalars(select(AskedQuestion)).one()
+    assert q.text == "社保卡丢了怎么办" and q.reason is HandoverReason.asked_for_person
+    assert asked.outcome is AskOutcome.asked_for_person
+
+
+@pytest.mark.parametrize("word, useful", [("有用", True), ("没用", False)])
+def test_feedback_is_recorded_once_per_answer(client, kb, word, useful):
+    say(client, ME, "社保卡丢了怎么办")
+    assert "感谢" in say(client, ME, word)
+    assert "没有可以评价" in say(client, ME, word)
+    with session_scope() as session:
+        fb = session.scalars(select(Feedback)).one()
+    assert (fb.question, fb.answer_kind, fb.useful) == ("社保卡丢了怎么办", "faq", useful)
+    assert fb.normalized == bot_text.normalize("社保卡丢了怎么办？")

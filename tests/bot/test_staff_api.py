@@ -1,0 +1,169 @@
+"""Staff API: handed-over questions, answers within WeChat's 48 h, add to FAQ, the frequent-questions report."""
+import base64
+import json
+from datetime import timedelta
+
+import pytest
+import redis
+from sqlalchemy import select, update
+
+from bot import service
+from bot.models import AskOutcome, Feedback, Question
+from core.db import session_scope, utcnow
+from policies import faq
+from staff.models import AuditEntry, Role
+from subscriptions.models import Follower
+from subscriptions.service import LAST_SEEN_KEY
+from tests.bot.conftest import say, staff_headers
+from tests.conftest import TEST_REDIS_URL
+
+ME = "oStaff0001"
+
+
+@pytest.fixture
+def question(client):
+    say(client, ME, "人工")
+    say(client, ME, "我们园区的企业怎么申请稳岗返还？")
+    with session_scope() as session:
+        return session.scalars(select(Question)).one().id
+
+
+def queued_tasks():
+    broker = redis.Redis.from_url(TEST_REDIS_URL)
+    return [(m["headers"]["task"], json.loads(base64.b64decode(m["body"]))[0])
+            for m in map(json.loads, broker.lrange("celery", 0, -1))]
+
+
+def test_editors_and_analysts_list_open_questions(client, question):
+    for role in (Role.editor, Role.analyst, Role.admin):
+        r = client.get("/api/questions", headers=staff_headers(client, role))
+        assert r.status_code == 200 and [q["id"] for q in r.json()] == [question]
+    body = client.get(f"/api/questions/{question}", headers=staff_headers(client, Role.analyst)).json()
+    assert body["text"] == "我们园区的企业怎么申请稳岗返还？" and body["conversation"][0]["text"] == "人工"
+
+
+def test_others_may_not_read_questions(client, question):
+    assert client.get("/api/questions").status_code == 401
+    assert client.get("/api/questions", headers=staff_headers(client, Role.reviewer)).status_code == 403
+
+
+def test_analysts_may_not_answer(client, question):
+    r = client.post(f"/api/questions/{question}/answer", json={"answer": "x"},
+                    headers=staff_headers(client, Role.analyst))
+    assert r.status_code == 403
+
+
+def test_unknown_question_is_404(client):
+    assert client.get("/api/questions/999", headers=staff_headers(client, Role.editor)).status_code == 404
+
+
+def test_answer_is_recorded_audited_and_queued_as_a_customer_service_message(client, question):
+    r = client.post(f"/api/questions/{question}/answer", json={"answer": "请登录人社网上办事大厅申请。"},
+                    headers=staff_headers(client, Role.editor))
+    assert r.status_code == 200 and r.json()["status"] == "answered" and r.json()["answered_by"]
+    [(task, args)] = queued_tasks()
+    assert task == "wechat.send_text" and args[0] == ME and "请登录人社网上办事大厅申请。" in args[1]
+    assert client.get("/api/questions", headers=staff_headers(client, Role.editor)).json() == []
+    with session_scope() as session:
+        assert session.scalars(select(AuditEntry.action).where(AuditEntry.action == "question.answer")).one()
+    again = client.post(f"/api/questions/{question}/answer", json={"answer": "再答一次"},
+                        headers=staff_headers(client, Role.editor))
+    assert again.status_code == 409 and "answered already" in again.json()["detail"]
+
+
+def test_feedback_on_staffs_answer_is_recorded(client, question):
+    client.post(f"/api/questions/{question}/answer", json={"answer": "请登录人社网上办事大厅申请。"},
+                headers=staff_headers(client, Role.editor))
+    assert "感谢" in say(client, ME, "有用")
+    with session_scope() as session:
+        fb = session.scalars(select(Feedback)).one()
+    assert (fb.answer_kind, fb.answer_id, fb.useful) == ("staff", question, True)
+
+
+@pytest.mark.parametrize("answer, status", [("", 422), ("长" * 2001, 422), ("长" * 800, 409)])
+def test_empty_or_too_long_answers_are_refused(client, question, answer, status):
+    r = client.post(f"/api/questions/{question}/answer", json={"answer": answer},
+                    headers=staff_headers(client, Role.editor))
+    assert r.status_code == status and queued_tasks() == []
+
+
+def test_outside_48_hours_the_answer_is_refused_and_the_question_stays_open(client, question):
+    long_ago = utcnow() - timedelta(hours=49)
+    with session_scope() as session:
+        session.execute(update(Question).values(created_at=long_ago))
+        session.execute(update(Follower).values(last_interaction_at=long_ago))
+    redis.Redis.from_url(TEST_REDIS_URL).delete(LAST_SEEN_KEY)
+    r = client.post(f"/api/questions/{question}/answer", json={"answer": "迟到的答复"},
+                    headers=staff_headers(client, Role.editor))
+    assert r.status_code == 409 and "48 hours" in r.json()["detail"]
+    assert queued_tasks() == []
+    assert client.get(f"/api/questions/{question}", headers=staff_headers(client, Role.editor)).json()["status"] \
+        == "open"
+
+
+def test_a_recent_message_noted_only_in_redis_keeps_the_window_open(client, question):
+    long_ago = utcnow() - timedelta(hours=49)
+    with session_scope() as session:
+        session.execute(update(Question).values(created_at=long_ago))
+        session.execute(update(Follower).values(last_interaction_at=long_ago))
+    # the webhook noted a message a minute ago; the beat job has not written it to the database yet
+    r = client.post(f"/api/questions/{question}/answer", json={"answer": "答复"},
+                    headers=staff_headers(client, Role.editor))
+    assert r.status_code == 200
+
+
+def test_answer_and_add_to_faq_in_one_call(client, question):
+    r = client.post(f"/api/questions/{question}/answer",
+                    json={"answer": "请登录人社网上办事大厅申请。", "add_to_faq": True, "category": "稳岗就业"},
+                    headers=staff_headers(client, Role.editor))
+    assert r.status_code == 200 and r.json()["faq_id"]
+    with session_scope() as session:
+        entry = faq.get(session=session, entry_id=r.json()["faq_id"])
+        assert (entry.question, entry.answer) == ("我们园区的企业怎么申请稳岗返还？", "请登录人社网上办事大厅申请。")
+
+
+def test_add_an_answered_question_to_the_faq_with_an_edited_question(client, question):
+    editor = staff_headers(client, Role.editor)
+    before = client.post(f"/api/questions/{question}/add-to-faq", json={}, headers=editor)
+    assert before.status_code == 409 and "no answer yet" in before.json()["detail"]
+    client.post(f"/api/questions/{question}/answer", json={"answer": "请登录人社网上办事大厅申请。"}, headers=editor)
+    r = client.post(f"/api/questions/{question}/add-to-faq", json={"question": "企业如何申请稳岗返还？"},
+                    headers=editor)
+    assert r.status_code == 200
+    with session_scope() as session:
+        assert faq.get(session=session, entry_id=r.json()["faq_id"]).question == "企业如何申请稳岗返还？"
+    twice = client.post(f"/api/questions/{question}/add-to-faq", json={}, headers=editor)
+    assert twice.status_code == 409
+
+
+def test_frequent_questions_report(client):
+    with session_scope() as session:
+        for text, outcome in [("社保卡丢了怎么办？", AskOutcome.answered), ("社保卡丢了 怎么办", AskOutcome.answered),
+                              ("社保卡丢了怎么办", AskOutcome.asked_for_person),
+                              ("火箭发射能看吗", AskOutcome.low_confidence), ("补贴", AskOutcome.choices)]:
+            service.log_ask(session=session, text=text, outcome=outcome)
+        service.record_feedback(session=session, openid=ME, question="社保卡丢了怎么办", answer_kind="faq",
+                                answer_id=1, useful=False)
+    r = client.get("/api/questions/report", headers=staff_headers(client, Role.analyst))
+    assert r.status_code == 200
+    body = r.json()
+    assert (body["asked"], body["answered"], body["handed_over"]) == (5, 3, 2)
+    top = body["questions"][0]
+    assert (top["normalized"], top["asked"], top["answered"], top["handed_over"], top["asked_for_person"],
+            top["not_useful"]) == ("社保卡丢了怎么办", 3, 2, 1, 1, 1)
+    assert {q["normalized"]: q["low_confidence"] for q in body["questions"]}["火箭发射能看吗"] == 1
+
+
+def test_report_date_range(client):
+    with session_scope() as session:
+        service.log_ask(session=session, text="旧问题", outcome=AskOutcome.answered).created_at = \
+            utcnow() - timedelta(days=40)
+        service.log_ask(session=session, text="新问题", outcome=AskOutcome.answered)
+    analyst = staff_headers(client, Role.analyst)
+    assert [q["example"] for q in client.get("/api/questions/report", headers=analyst).json()["questions"]] == ["新问题"]
+    since = (utcnow() - timedelta(days=45)).date().isoformat()
+    until = (utcnow() - timedelta(days=35)).date().isoformat()
+    older = client.get("/api/questions/report", params={"since": since, "until": until}, headers=analyst).json()
+    assert [q["example"] for q in older["questions"]] == ["旧问题"]
+    assert client.get("/api/questions/report", params={"since": until, "until": since},
+                      headers=analyst).status_code == 422
