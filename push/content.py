@@ -1,0 +1,77 @@
+"""What a campaign's message says: template data from settings' field mapping, the custom-message
+text, and the per-delivery tracking link that leads to the H5 page (/p/{policy_id} or the notice)."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from policies.models import Policy
+from push.models import Campaign, CampaignKind
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """Everything a send needs but the recipient; built once per batch."""
+
+    values: dict[str, str]  # title, summary, issuer, doc_number, date, remark
+    landing_path: str  # the H5 page the tracking link redirects to
+
+    def template_data(self, fields: dict[str, str]) -> dict[str, dict[str, str]]:
+        """Template fields -> values; a mapping naming no known value is used as literal text."""
+        return {key: {"value": self.values.get(src, src)} for key, src in fields.items()}
+
+    def text(self, url: str) -> str:
+        v = self.values
+        return "\n".join(x for x in (f"【{v['title']}】", v["summary"], f"查看详情：{url}") if x)
+
+
+def _clip(text: str, n: int = 100) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def build(*, session: Session, campaign: Campaign, tz: str, now: datetime) -> Message:
+    values = {"title": campaign.title, "summary": campaign.summary, "issuer": "", "doc_number": "",
+              "date": now.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d"), "remark": "点击查看详情"}
+    if campaign.kind is CampaignKind.policy and campaign.policy_id is not None:
+        policy = session.get(Policy, campaign.policy_id)
+        if policy is not None:
+            interp = policy.interpretation
+            values.update(issuer=policy.issuer, doc_number=policy.doc_number or "",
+                          remark="点击查看政策原文及解读")
+            if policy.issued_on:
+                values["date"] = policy.issued_on.isoformat()
+            if not values["summary"] and interp is not None:
+                values["summary"] = _clip(interp.main_content or interp.benefits)
+        landing = f"/p/{campaign.policy_id}"
+    else:
+        values["summary"] = values["summary"] or _clip(campaign.notice_text)
+        landing = f"/notice/{campaign.id}"
+    return Message(values=values, landing_path=landing)
+
+
+def _mac(key: str, delivery_id: int) -> str:
+    return hmac.new(key.encode(), f"delivery:{delivery_id}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def tracking_token(key: str, delivery_id: int) -> str:
+    """`<id hex>.<mac>`: says which delivery was opened; cannot be made up for another."""
+    return f"{delivery_id:x}.{_mac(key, delivery_id)}"
+
+
+def read_tracking_token(key: str, token: str) -> int | None:
+    raw_id, _, mac = token.partition(".")
+    try:
+        delivery_id = int(raw_id, 16)
+    except ValueError:
+        return None
+    return delivery_id if hmac.compare_digest(mac, _mac(key, delivery_id)) else None
+
+
+def tracking_url(base_url: str, key: str, delivery_id: int) -> str:
+    return f"{base_url.rstrip('/')}/t/{tracking_token(key, delivery_id)}"

@@ -1,0 +1,147 @@
+"""Request and response models of push campaigns (pydantic v2)."""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from push.models import CampaignKind, CampaignStatus, Channel, PauseReason
+
+_QUIET = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
+
+
+def check_quiet_hours(v: str | None) -> str | None:
+    if v is None or v == "":
+        return v
+    if not _QUIET.match(v):
+        raise ValueError("quiet hours are HH:MM-HH:MM, e.g. 22:00-08:00 (\"\" for none) / 免打扰时段格式有误")
+    return v
+
+
+class _Content(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    summary: str | None = Field(default=None, max_length=500)
+    segment_id: int | None = None
+    segment_filter: dict[str, Any] | None = Field(default=None, description="inline segment filter")
+    channel: Channel | None = None
+    template_id: str | None = Field(default=None, max_length=64)
+    send_at: datetime | None = None
+    quiet_hours: str | None = Field(default=None, description="HH:MM-HH:MM local; \"\" for none; null: default")
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, v: str | None) -> str | None:
+        return check_quiet_hours(v)
+
+    @field_validator("send_at")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("send_at needs a time zone, e.g. 2024-05-01T09:00:00+08:00")
+        return v
+
+
+class CampaignCreate(_Content):
+    title: str = Field(min_length=1, max_length=200)
+    kind: CampaignKind = CampaignKind.policy
+    policy_id: int | None = None
+    notice_text: str = Field(default="", max_length=20_000)
+
+    @model_validator(mode="after")
+    def _shape(self) -> CampaignCreate:
+        if self.kind is CampaignKind.policy and self.policy_id is None:
+            raise ValueError("a policy campaign needs policy_id / 政策推送需指定政策")
+        if self.kind is CampaignKind.notice and not self.notice_text.strip():
+            raise ValueError("a notice campaign needs notice_text / 通知推送需填写通知内容")
+        if self.segment_id is not None and self.segment_filter is not None:
+            raise ValueError("give segment_id or segment_filter, not both")
+        return self
+
+
+class CampaignUpdate(_Content):
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    policy_id: int | None = None
+    notice_text: str | None = Field(default=None, max_length=20_000)
+
+
+class Counts(BaseModel):
+    targeted: int = 0
+    pending: int = 0
+    claimed: int = 0
+    sent: int = 0  # accepted by WeChat (includes delivered and blocked, which came back by receipt)
+    delivered: int = 0
+    blocked: int = 0
+    failed: int = 0
+    skipped: int = 0
+    opened: int = 0
+    failed_by_reason: dict[str, int] = Field(default_factory=dict)
+    skipped_by_reason: dict[str, int] = Field(default_factory=dict)
+
+    @property
+    def done(self) -> int:
+        return self.targeted - self.pending - self.claimed
+
+
+class CampaignRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    title: str
+    kind: CampaignKind
+    policy_id: int | None
+    notice_text: str
+    summary: str
+    segment_id: int | None
+    segment_filter: dict[str, Any] | None
+    channel: Channel
+    template_id: str | None
+    send_at: datetime | None
+    quiet_hours: str | None
+    status: CampaignStatus
+    author_id: int
+    test_sent_at: datetime | None
+    submitted_at: datetime | None
+    approved_by_id: int | None
+    approved_at: datetime | None
+    approved_hash: str | None
+    launched_at: datetime | None
+    finished_at: datetime | None
+    pause_reason: PauseReason | None
+    pause_detail: str | None
+    paused_until: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CampaignDetail(CampaignRead):
+    counts: Counts
+
+
+class BreakdownRow(BaseModel):
+    key: str
+    label: str
+    targeted: int
+    sent: int
+    delivered: int
+    opened: int
+
+
+class CampaignStats(BaseModel):
+    counts: Counts
+    by_industry: list[BreakdownRow]
+    by_park: list[BreakdownRow]
+
+
+class TestSendResult(BaseModel):
+    openid: str
+    msgid: int | None = None
+
+
+class RelayPark(BaseModel):
+    park_id: int
+    park: str
+    enterprises: int
+    summary: str

@@ -1,0 +1,223 @@
+"""The campaign lifecycle through the HTTP API: every transition, every refusal, the audit trail."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from core.db import session_scope
+from policies.models import Interpretation
+from push.models import Delivery
+from staff.models import AuditEntry, Role
+from staff.security import issue_token
+from subscriptions.models import Enterprise, EnterpriseBinding, Follower, Segment
+from tests import live
+from tests.conftest import clear_caches
+from tests.push.conftest import make_followers, make_park, make_policy, make_staff
+
+
+@pytest.fixture
+def world(app_env, monkeypatch):
+    """The app with the sandbox as WeChat; an author (with an openid), a second editor and a reviewer."""
+    with live.sandbox(app_env) as (base, state):
+        monkeypatch.setenv("WECHAT_API_BASE", base)
+        monkeypatch.setenv("PUSH_QUIET_HOURS", "")
+        clear_caches()
+        from fastapi.testclient import TestClient
+
+        from server import app
+
+        with session_scope() as s:
+            park = make_park(s, "高新区")
+            openids = make_followers(s, park, 5)
+            ent = Enterprise(credit_code="91211400MA0TEST01X", name="葫芦岛测试科技有限公司", industry_code="65",
+                             park_id=park.id, size="小", contact_name="张三", contact_phone="13812345678")
+            s.add(ent)
+            s.flush()
+            first = s.scalar(select(Follower).where(Follower.openid == openids[0]))
+            s.add(EnterpriseBinding(follower_id=first.id, enterprise_id=ent.id))
+            policy = make_policy(s)
+            incomplete = make_policy(s, complete=False)
+            users = {"author": make_staff(s, Role.editor, openid="oStaffAuthor001"),
+                     "editor": make_staff(s, Role.editor), "reviewer": make_staff(s, Role.reviewer),
+                     "analyst": make_staff(s, Role.analyst)}
+            ids = {"park": park.id, "policy": policy.id, "incomplete": incomplete.id}
+            headers = {k: {"Authorization": f"Bearer {issue_token(u.id, u.role.value)}"} for k, u in users.items()}
+        with TestClient(app) as client:
+            yield client, headers, ids, state
+
+
+def _create(client, headers, ids, **body):
+    body = {"title": "中小企业扶持政策", "policy_id": ids["policy"], "segment_filter": {"parks": [ids["park"]]},
+            **body}
+    answer = client.post("/api/campaigns", json=body, headers=headers["author"])
+    assert answer.status_code == 201, answer.text
+    return answer.json()["id"]
+
+
+def _post(client, headers, who, cid, action):
+    return client.post(f"/api/campaigns/{cid}/{action}", headers=headers[who])
+
+
+def test_the_whole_lifecycle_and_its_audit_trail(world):
+    client, headers, ids, state = world
+    cid = _create(client, headers, ids)
+    assert _post(client, headers, "author", cid, "submit").status_code == 422  # no test send yet
+    sent = _post(client, headers, "author", cid, "test-send")
+    assert sent.status_code == 200 and sent.json()["openid"] == "oStaffAuthor001"
+    test_msg = state.sent(touser="oStaffAuthor001")[0]
+    assert test_msg["kind"] == "template" and test_msg["body"]["url"].endswith(f"/p/{ids['policy']}")
+    assert _post(client, headers, "author", cid, "submit").json()["status"] == "submitted"
+    approved = _post(client, headers, "reviewer", cid, "approve").json()
+    assert approved["status"] == "approved" and approved["approved_by_id"] and approved["approved_at"]
+    assert len(approved["approved_hash"]) == 64
+    launched = _post(client, headers, "author", cid, "launch").json()
+    assert launched["status"] == "running" and launched["launched_at"]
+    assert _post(client, headers, "author", cid, "pause").json()["status"] == "paused"
+    assert _post(client, headers, "author", cid, "resume").json()["status"] == "running"
+    assert _post(client, headers, "author", cid, "cancel").json()["status"] == "cancelled"
+    detail = client.get(f"/api/campaigns/{cid}", headers=headers["analyst"]).json()
+    assert detail["status"] == "cancelled" and "counts" in detail
+    with session_scope() as s:
+        actions = list(s.scalars(select(AuditEntry.action).where(AuditEntry.target == f"campaign:{cid}")
+                                 .order_by(AuditEntry.id)))
+    assert actions == ["campaign.create", "campaign.test_send", "campaign.submit", "campaign.approve",
+                       "campaign.launch", "campaign.pause", "campaign.resume", "campaign.cancel"]
+
+
+def _approved(client, headers, ids, **body) -> int:
+    cid = _create(client, headers, ids, **body)
+    assert _post(client, headers, "author", cid, "test-send").status_code == 200
+    assert _post(client, headers, "author", cid, "submit").status_code == 200
+    assert _post(client, headers, "reviewer", cid, "approve").status_code == 200
+    return cid
+
+
+def test_the_author_cannot_approve_and_neither_can_an_editor(world):
+    client, headers, ids, _ = world
+    cid = _create(client, headers, ids)
+    _post(client, headers, "author", cid, "test-send")
+    _post(client, headers, "author", cid, "submit")
+    assert _post(client, headers, "editor", cid, "approve").status_code == 403
+    with session_scope() as s:  # even an author who is (now) a reviewer
+        from staff.models import StaffUser
+
+        author = s.scalar(select(StaffUser).where(StaffUser.openid == "oStaffAuthor001"))
+        author.role = Role.reviewer
+        token = issue_token(author.id, "reviewer")
+    own = client.post(f"/api/campaigns/{cid}/approve", headers={"Authorization": f"Bearer {token}"})
+    assert own.status_code == 403 and "author" in own.json()["detail"]["message"]
+
+
+def test_an_edit_after_approval_sends_it_back_to_draft(world):
+    client, headers, ids, _ = world
+    cid = _approved(client, headers, ids)
+    edited = client.patch(f"/api/campaigns/{cid}", json={"title": "改过的标题"}, headers=headers["author"])
+    assert edited.json()["status"] == "draft" and edited.json()["approved_hash"] is None
+    assert _post(client, headers, "author", cid, "launch").status_code == 409
+
+
+def test_an_unapproved_campaign_cannot_launch(world):
+    client, headers, ids, _ = world
+    cid = _create(client, headers, ids)
+    refused = _post(client, headers, "author", cid, "launch")
+    assert refused.status_code == 409 and "approved" in refused.json()["detail"]["message"]
+
+
+def test_a_policy_with_an_incomplete_interpretation_is_refused_naming_the_missing_parts(world):
+    client, headers, ids, _ = world
+    cid = _create(client, headers, ids, policy_id=ids["incomplete"])
+    _post(client, headers, "author", cid, "test-send")
+    refused = _post(client, headers, "author", cid, "submit")
+    assert refused.status_code == 422
+    assert "惠民利企举措" in refused.json()["detail"]["message"] and "新旧政策差异" in refused.json()["detail"]["message"]
+
+
+def test_an_empty_or_invalid_segment_is_refused(world):
+    client, headers, ids, _ = world
+    bad = client.post("/api/campaigns", json={"title": "x", "policy_id": ids["policy"],
+                                              "segment_filter": {"parks": [99999]}}, headers=headers["author"])
+    assert bad.status_code == 422
+    with session_scope() as s:
+        empty = make_park(s)
+    cid = _create(client, headers, ids, segment_filter={"parks": [empty.id]})
+    _post(client, headers, "author", cid, "test-send")
+    refused = _post(client, headers, "author", cid, "submit")
+    assert refused.status_code == 422 and "no follower" in refused.json()["detail"]["message"]
+
+
+def test_a_change_to_the_policy_or_saved_segment_after_approval_blocks_the_launch(world):
+    client, headers, ids, _ = world
+    with session_scope() as s:
+        seg = Segment(name="高新区企业", filter={"parks": [ids["park"]]})
+        s.add(seg)
+        s.flush()
+        seg_id = seg.id
+    cid = _approved(client, headers, ids, segment_filter=None, segment_id=seg_id)
+    with session_scope() as s:
+        s.scalar(select(Interpretation).where(Interpretation.policy_id == ids["policy"])).benefits = "改了"
+    refused = _post(client, headers, "author", cid, "launch")
+    assert refused.status_code == 409
+    assert client.get(f"/api/campaigns/{cid}", headers=headers["author"]).json()["status"] == "draft"
+
+
+def test_a_repeated_launch_adds_no_recipient(world):
+    from push import flows
+
+    client, headers, ids, _ = world
+    cid = _approved(client, headers, ids)
+    assert _post(client, headers, "author", cid, "launch").status_code == 200
+    assert _post(client, headers, "author", cid, "launch").status_code == 409
+    assert flows.write_all_recipients(cid) and not flows.write_all_recipients(cid)
+    with session_scope() as s:
+        assert len(list(s.scalars(select(Delivery.id).where(Delivery.campaign_id == cid)))) == 5
+
+
+def test_relay_lists_parks_and_exports_masked_contacts_for_analysts(world):
+    from push import flows
+
+    client, headers, ids, _ = world
+    cid = _approved(client, headers, ids)
+    _post(client, headers, "author", cid, "launch")
+    flows.write_all_recipients(cid)
+    parks = client.get(f"/api/campaigns/{cid}/relay", headers=headers["analyst"]).json()
+    assert parks[0]["park"] == "高新区" and parks[0]["enterprises"] == 1 and "/p/" in parks[0]["summary"]
+    for who, phone in (("analyst", "138****5678"), ("author", "13812345678")):
+        data = client.get(f"/api/campaigns/{cid}/relay/{ids['park']}.xlsx", headers=headers[who])
+        assert data.status_code == 200
+        sheet = load_workbook(io.BytesIO(data.content))["企业名单"]
+        assert sheet.cell(2, 1).value == "葫芦岛测试科技有限公司" and sheet.cell(2, 6).value == phone
+    stats = client.get(f"/api/campaigns/{cid}/stats", headers=headers["analyst"]).json()
+    assert stats["counts"]["targeted"] == 5
+    assert {r["label"] for r in stats["by_park"]} == {"高新区"}
+    assert any(r["key"] == "I" for r in stats["by_industry"])
+
+
+def test_mass_send_by_tag_is_refused_for_now(world):
+    client, headers, ids, _ = world
+    cid = _create(client, headers, ids, channel="mass_tag")
+    _post(client, headers, "author", cid, "test-send")
+    refused = _post(client, headers, "author", cid, "submit")
+    assert refused.status_code == 422 and "mass send" in refused.json()["detail"]["message"]
+
+
+def test_the_cli_prints_a_campaigns_counts(world):
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    client, headers, ids, _ = world
+    cid = _create(client, headers, ids)
+    result = CliRunner().invoke(app, ["campaign", "status", str(cid), "--once"])
+    assert result.exit_code == 0 and "draft" in result.output and "中小企业扶持政策" in result.output
+
+
+def test_progress_streams_until_the_campaign_ends(world):
+    client, headers, ids, _ = world
+    cid = _create(client, headers, ids)
+    _post(client, headers, "author", cid, "cancel")
+    with client.stream("GET", f"/api/campaigns/{cid}/progress", headers=headers["analyst"]) as stream:
+        body = "".join(stream.iter_text())
+    assert body.startswith("event: progress") and '"status": "cancelled"' in body
