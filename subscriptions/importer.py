@@ -70,12 +70,13 @@ def import_enterprises(*, session: Session, path_or_file: Source, fmt: Format | 
     """
     fmt = fmt or _guess_format(path_or_file)
     parks = {name: id_ for id_, name in session.execute(select(Park.id, Park.name))}
-    tags = {name: id_ for id_, name in session.execute(select(EnterpriseTag.id, EnterpriseTag.name))}
+    tags = {name: id_ for id_, name in session.execute(
+        select(EnterpriseTag.id, EnterpriseTag.name).where(EnterpriseTag.active.is_(True)))}
     report = ImportReport()
     seen: dict[str, int] = {}
     pending: list[_Row] = []
     with _rows(path_or_file, fmt) as (total, rows):
-        for number, cells in rows:
+        for number, cells in _readable(rows):
             report.rows += 1
             row = _validate(number, cells, parks, tags, seen, report.errors)
             if row is not None:
@@ -91,6 +92,17 @@ def import_enterprises(*, session: Session, path_or_file: Source, fmt: Format | 
         progress(report.rows, report.rows)
     session.flush()
     return report
+
+
+def _readable(rows: Iterator[tuple[int, dict[str, Any]]]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The rows, with a file that turns unreadable part-way (bad bytes, broken quoting) reported as
+    ImportFileError: callers roll back, so nothing of such a file is stored."""
+    number = 0
+    try:
+        for number, cells in rows:
+            yield number, cells
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ImportFileError(f"第{number + 1}行附近无法读取：{exc}") from exc
 
 
 def _guess_format(source: Source) -> Format:
@@ -156,7 +168,7 @@ def _validate(number: int, cells: dict[str, Any], parks: dict[str, int], tags: d
     if text["tags"]:
         names = [t.strip() for t in TAG_SEPARATORS.split(text["tags"]) if t.strip()]
         if unknown := [t for t in names if t not in tags]:
-            fail("tags", "unknown_tag", f"标签“{'、'.join(unknown)}”不存在")
+            fail("tags", "unknown_tag", f"标签“{'、'.join(unknown)}”不存在或已停用")
         tag_ids = frozenset(tags[t] for t in names if t in tags)
     if text["contact_name"]:
         if len(text["contact_name"]) > 50:

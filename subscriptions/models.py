@@ -31,6 +31,8 @@ class Follower(Base):
     unfollowed_at: Mapped[datetime | None]
     last_interaction_at: Mapped[datetime | None]
     qr_scene: Mapped[str | None] = mapped_column(String(64))
+    # the park whose QR code they scanned last (subscribe with qrscene_<scene>, or SCAN)
+    park_id: Mapped[int | None] = mapped_column(ForeignKey("park.id", ondelete="SET NULL"), index=True)
     # preferences: "mute all" stops every push; muted_until stops them until that moment
     muted: Mapped[bool] = mapped_column(default=False, server_default=false())
     muted_until: Mapped[datetime | None]
@@ -42,6 +44,7 @@ class Follower(Base):
               sqlite_where=text("state = 'following' AND NOT muted")),
     )
 
+    park: Mapped[Park | None] = relationship()
     enterprises: Mapped[list[Enterprise]] = relationship(
         secondary="enterprise_binding", viewonly=True, order_by="Enterprise.id")
     topics: Mapped[list[Topic]] = relationship(
@@ -56,6 +59,10 @@ class Park(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     qr_scene: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # the permanent QR code (QR_LIMIT_STR_SCENE) WeChat made for qr_scene; cleared when the scene changes
+    qr_ticket: Mapped[str | None] = mapped_column(String(255))
+    qr_url: Mapped[str | None] = mapped_column(String(255))
+    qr_created_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -80,6 +87,7 @@ class EnterpriseTag(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(50), unique=True)
     description: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())  # inactive: not for new rows
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -162,3 +170,33 @@ class Segment(Base):
     filter: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class WeChatTag(Base):
+    """A WeChat user tag mirroring a park or an industry section (so a mass send by tag is possible).
+
+    A row whose park was deleted (both keys NULL) is an orphan: the next sync deletes its WeChat tag.
+    """
+
+    __tablename__ = "wechat_tag"
+    __table_args__ = (CheckConstraint("park_id IS NULL OR section IS NULL", name="one_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tag_id: Mapped[int] = mapped_column(unique=True)  # WeChat's id
+    name: Mapped[str] = mapped_column(String(30))  # as created at WeChat (30 bytes at most)
+    park_id: Mapped[int | None] = mapped_column(ForeignKey("park.id", ondelete="SET NULL"), unique=True)
+    section: Mapped[str | None] = mapped_column(String(1), unique=True)  # GB/T 4754 门类 A-T
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    synced_at: Mapped[datetime | None]
+
+
+class WeChatTagMember(Base):
+    """A follower WeChat has under a tag, as far as the last sync knows (tagged, not yet untagged)."""
+
+    __tablename__ = "wechat_tag_member"
+    __table_args__ = (Index("ix_wechat_tag_member_follower_id", "follower_id"),)
+
+    wechat_tag_id: Mapped[int] = mapped_column(
+        ForeignKey("wechat_tag.id", ondelete="CASCADE"), primary_key=True)
+    follower_id: Mapped[int] = mapped_column(
+        ForeignKey("follower.id", ondelete="CASCADE"), primary_key=True)

@@ -87,7 +87,10 @@ class ParkUpdate(BaseModel):
 class ParkRead(_Read):
     id: int
     name: str
-    qr_scene: str | None
+    qr_scene: str | None = Field(description="scene of the park's QR code; scanning it records the park")
+    qr_url: str | None = Field(default=None, description="the QR code's content URL, once made")
+    qr_ticket: str | None = Field(default=None, description="ticket for showqrcode, once made")
+    qr_created_at: datetime | None = None
 
 
 class TopicCreate(BaseModel):
@@ -119,12 +122,14 @@ class TagCreate(BaseModel):
 class TagUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=50)
     description: str | None = Field(default=None, max_length=200)
+    active: bool | None = None
 
 
 class TagRead(_Read):
     id: int
     name: str
     description: str
+    active: bool
 
 
 class EnterpriseBrief(BaseModel):
@@ -185,3 +190,164 @@ class ImportReport(BaseModel):
     @property
     def rejected_rows(self) -> int:
         return len({e.row for e in self.errors})
+
+
+# --- enterprises (staff API) -------------------------------------------------------------------
+
+def _credit_code(v: str) -> str:
+    from subscriptions import credit_code
+
+    try:
+        return credit_code.validate(v)
+    except credit_code.InvalidCreditCode as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _division(v: str | None) -> str | None:
+    return reference.normalize_division(v) if v not in (None, "") else None
+
+
+def _size(v: str | None) -> str | None:
+    return reference.normalize_size(v) if v not in (None, "") else None
+
+
+class EnterpriseCreate(BaseModel):
+    credit_code: str = Field(description="统一社会信用代码, checked per GB 32100-2015")
+    name: str = Field(min_length=1, max_length=200)
+    industry_code: str | None = Field(default=None, description="GB/T 4754-2017 division, e.g. 13 or C1351")
+    park_id: int | None = None
+    size: str | None = Field(default=None, description="大, 中, 小 or 微")
+    tag_ids: list[int] = Field(default_factory=list)
+    contact_name: str | None = Field(default=None, max_length=50)
+    contact_phone: str | None = Field(default=None, max_length=32)
+
+    @field_validator("credit_code")
+    @classmethod
+    def _code(cls, v: str) -> str:
+        return _credit_code(v)
+
+    @field_validator("industry_code")
+    @classmethod
+    def _industry(cls, v: str | None) -> str | None:
+        return _division(v)
+
+    @field_validator("size")
+    @classmethod
+    def _size_class(cls, v: str | None) -> str | None:
+        return _size(v)
+
+
+class EnterpriseUpdate(BaseModel):
+    """Fields to change; the credit code identifies the enterprise and does not change."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    industry_code: str | None = None
+    park_id: int | None = None
+    size: str | None = None
+    tag_ids: list[int] | None = None
+    contact_name: str | None = Field(default=None, max_length=50)
+    contact_phone: str | None = Field(default=None, max_length=32)
+
+    @field_validator("industry_code")
+    @classmethod
+    def _industry(cls, v: str | None) -> str | None:
+        return _division(v)
+
+    @field_validator("size")
+    @classmethod
+    def _size_class(cls, v: str | None) -> str | None:
+        return _size(v)
+
+
+class EnterpriseRead(BaseModel):
+    """An enterprise; `credit_code` and the contact are masked unless the reader may export them."""
+
+    id: int
+    credit_code: str
+    name: str
+    industry_code: str | None
+    industry_name: str
+    park_id: int | None
+    park: str | None
+    size: str | None
+    tags: list[str]
+    contact_name: str | None
+    contact_phone: str | None
+    masked: bool = Field(description="true when credit code and contact are masked for this role")
+    created_at: datetime
+    updated_at: datetime
+
+
+class EnterprisePage(BaseModel):
+    items: list[EnterpriseRead]
+    next_after_id: int | None = Field(description="pass as `after_id` for the next page; null at the end")
+
+
+# --- followers (staff API) ---------------------------------------------------------------------
+
+class FollowerRead(BaseModel):
+    id: int
+    openid: str
+    state: str
+    park_id: int | None
+    park: str | None
+    enterprises: int = Field(description="how many enterprises the follower is bound to")
+    muted: bool
+    muted_until: datetime | None
+    followed_at: datetime
+    unfollowed_at: datetime | None
+    last_interaction_at: datetime | None
+
+
+class FollowerPage(BaseModel):
+    items: list[FollowerRead]
+    next_after_id: int | None
+
+
+class FollowerDetail(FollowerRead):
+    qr_scene: str | None
+    subscriptions: list[TopicRead]
+    bound_enterprises: list[EnterpriseBrief]
+
+
+# --- segment preview and WeChat tags -----------------------------------------------------------
+
+class PreviewRequest(BaseModel):
+    """Either an inline `filter` or the id of a saved segment."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    filter: dict[str, Any] | None = Field(default=None, description="a segment filter (see SegmentFilter)")
+    segment_id: int | None = None
+    sample_size: int = Field(default=10, ge=0, le=100)
+
+
+class TagSyncReport(BaseModel):
+    """What one WeChat tag sync did; `skipped_tags` names parks/sections left out and why."""
+
+    tags_created: list[str] = Field(default_factory=list)
+    tags_renamed: list[str] = Field(default_factory=list)
+    tags_deleted: list[str] = Field(default_factory=list)
+    skipped_tags: list[str] = Field(default_factory=list)
+    tagged: int = 0
+    untagged: int = 0
+    forgotten: int = Field(default=0, description="unfollowed followers dropped from tags without a call")
+    skipped_followers: int = Field(default=0, description="tagging refused: the user has 20 tags")
+    batch_sizes: list[int] = Field(default_factory=list, description="openids per (un)tagging call")
+    retries: int = 0
+    finished_at: datetime | None = None
+
+
+class WeChatTagRead(_Read):
+    id: int
+    tag_id: int
+    name: str
+    park_id: int | None
+    section: str | None
+    synced_at: datetime | None
+    members: int = 0
+
+
+class TagSyncQueued(BaseModel):
+    queued: bool = True
+    last_report: TagSyncReport | None = None

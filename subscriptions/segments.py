@@ -7,6 +7,10 @@ Semantics (documented for staff in the API):
   enterprise key (included or excluded), the follower must also be bound to at least one matching
   enterprise; without enterprise keys the filter addresses followers alone (e.g. all subscribers of a
   topic, bound or not).
+- A follower's own park (from scanning the park's QR code) counts as an enterprise of that park about
+  which nothing else is known: a filter whose included enterprise keys are `parks` alone reaches the
+  follower, bound to an enterprise or not (unless `exclude.parks` names that park). A filter that also
+  asks for industries, tags or sizes needs a bound enterprise that has them: a scan says nothing of those.
 - `topics`: the follower subscribes to at least one of them; `exclude.topics`: to none of them.
 - Each follower counts and is streamed once, however many matching enterprises they are bound to.
 """
@@ -131,12 +135,18 @@ def follower_clause(f: SegmentFilter, now: datetime,
 
     clauses = [reachable_clause(now), *window(Follower.id)]
     if f.enterprise_keys() or f.exclude.enterprise_keys():
-        clauses.append(
-            select(EnterpriseBinding.enterprise_id)
-            .join(Enterprise, Enterprise.id == EnterpriseBinding.enterprise_id)
-            .where(EnterpriseBinding.follower_id == Follower.id, *window(EnterpriseBinding.follower_id),
-                   enterprise_clause(f))
-            .exists())
+        bound = (select(EnterpriseBinding.enterprise_id)
+                 .join(Enterprise, Enterprise.id == EnterpriseBinding.enterprise_id)
+                 .where(EnterpriseBinding.follower_id == Follower.id, *window(EnterpriseBinding.follower_id),
+                        enterprise_clause(f))
+                 .exists())
+        if f.parks and not (f.industries or f.tags or f.sizes):
+            own_park = [Follower.park_id.is_not(None), Follower.park_id.in_(f.parks)]  # never NULL
+            if f.exclude.parks:
+                own_park.append(Follower.park_id.not_in(f.exclude.parks))
+            clauses.append(or_(and_(*own_park), bound))
+        else:
+            clauses.append(bound)
     if f.topics:
         clauses.append(select(Subscription.topic_id).where(
             Subscription.follower_id == Follower.id, *window(Subscription.follower_id),
