@@ -6,17 +6,29 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from bot import api as bot_api
 from core import logging as structured_logging
 from core import migrate
 from core.settings import get_settings
 from ops import api as ops_api
+from policies import api as policies_api
+from policies import pages as policy_pages
+from policies import search
+from push import api as push_api
 from staff import api as staff_api
+from subscriptions import api as subscriptions_api
 from webhooks import api as webhook_api
 
 ROUTERS = [
     webhook_api.router,
     staff_api.router,
     ops_api.router,
+    subscriptions_api.router,
+    bot_api.router,
+    policies_api.router,
+    policy_pages.router,
+    push_api.router,
+    push_api.public,
 ]
 
 
@@ -24,6 +36,7 @@ ROUTERS = [
 async def lifespan(_app: FastAPI):
     structured_logging.configure(get_settings().log_level)
     migrate.upgrade()
+    search.warm_up()  # jieba and the answer index load now, not within a follower's first 5 seconds
     # Everything loaded so far lives as long as the process: keep it out of the collector's scans,
     # which otherwise stall the event loop for tens of milliseconds under load.
     gc.freeze()

@@ -52,11 +52,31 @@ def run(host: Annotated[str, typer.Option(help="address the server and sandbox l
         commands["sandbox"] = [py, "-m", "sandbox", "--host", host, "--port", str(sandbox_port),
                                "--webhook-url", f"http://{host}:{port}/wechat"]
     procs = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
+    if sandbox:
+        _publish_menu(procs["sandbox"])
     typer.echo(f"\nwebhook      http://{host}:{port}/wechat\n"
                f"staff API    http://{host}:{port}/docs\n"
                + (f"chat         http://{host}:{sandbox_port}/sandbox/\n" if sandbox else "")
                + "Ctrl-C stops everything.")
     _supervise(procs)
+
+
+def _publish_menu(sandbox: subprocess.Popen, timeout: float = 30) -> None:
+    """Give the sandbox account the chat menu once it answers, so the simulator shows its buttons."""
+    from wechatpy.exceptions import WeChatClientException
+
+    from bot import menu
+
+    deadline = time.monotonic() + timeout
+    while sandbox.poll() is None and time.monotonic() < deadline:
+        try:
+            menu.publish()
+            return
+        except WeChatClientException as exc:
+            if exc.errcode is not None:  # the sandbox answered, and refused
+                break
+            time.sleep(0.2)  # not listening yet
+    typer.secho("the sandbox did not take the menu; the chat works without it", fg="yellow", err=True)
 
 
 def _supervise(procs: dict[str, subprocess.Popen]) -> None:

@@ -19,3 +19,7 @@ def seed_demo() -> Iterator[str]:
                                   role=role)
             yield (f"demo staff: demo-admin, demo-editor, demo-reviewer, demo-analyst "
                    f"(password {DEMO_PASSWORD})")
+    from policies.seed import seed_demo as seed_library
+
+    with session_scope() as session:
+        yield from seed_library(session=session)

@@ -5,7 +5,7 @@ import importlib
 
 from sqlalchemy import MetaData
 
-DOMAIN_MODELS = ["staff.models", "subscriptions.models"]
+DOMAIN_MODELS = ["staff.models", "subscriptions.models", "bot.models", "policies.models", "push.models"]
 
 
 def metadata() -> MetaData:

@@ -32,6 +32,25 @@ class Settings(BaseSettings):
     token_ttl_minutes: int = 12 * 60
     public_base_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
+    bot_dialog_ttl: int = Field(default=600, gt=0)  # seconds a chat dialog or numbered choice waits for a reply
+    bot_history_size: int = Field(default=20, gt=0)  # conversation turns kept per follower for staff
+    search_refresh_seconds: float = Field(default=1.0, gt=0)  # how often a process checks for changed content
+    # push campaigns (push/): channel defaults, pacing and the delivery engine's knobs
+    push_template_id: str = "POLICY_NOTICE_TPL"  # the template message campaigns use unless they name one
+    # template field -> campaign value (title, summary, issuer, doc_number, date, remark, or literal text)
+    push_template_fields: dict[str, str] = {"first": "title", "keyword1": "issuer", "keyword2": "date",
+                                            "keyword3": "summary", "remark": "remark"}
+    push_rate: float = Field(default=500.0, gt=0)  # messages per second, all workers together (Redis)
+    push_quiet_hours: str = "22:00-08:00"  # local time (push_timezone) in which nothing is sent; "" for none
+    push_timezone: str = "Asia/Shanghai"
+    push_batch_size: int = Field(default=500, ge=1, le=5000)  # deliveries one task claims and sends
+    push_parallel_batches: int = Field(default=4, ge=1)  # batch chains per running campaign (all workers)
+    push_send_threads: int = Field(default=16, ge=1, le=256)  # concurrent WeChat calls in one batch task
+    push_lease_seconds: int = Field(default=60, ge=5)  # a claimed delivery not renewed this long is re-sent
+    push_max_attempts: int = Field(default=6, ge=1)  # sends of one delivery before it fails for good
+    push_retry_seconds: float = Field(default=0.2, gt=0)  # first back-off after -1 / network errors
+    push_tick_seconds: float = Field(default=10.0, gt=0)  # beat: start due campaigns, resume, re-dispatch
+    push_require_test_send: bool = True  # submit only after a test send of the current content
 
     @field_validator("wechat_aes_key")
     @classmethod
