@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from cli import files
+
 app = typer.Typer(help="Export data to files.", no_args_is_help=True)
 
 
@@ -15,9 +17,11 @@ app = typer.Typer(help="Export data to files.", no_args_is_help=True)
 def enterprises(file: Annotated[Path, typer.Argument(dir_okay=False, help="the .xlsx to write")]) -> None:
     """Every enterprise as .xlsx with the import's columns (contacts and credit codes in full:
     keep the file where only staff allowed to see them can read it)."""
-    from cli.enterprises import export_file
+    from subscriptions import importer
 
-    raise typer.Exit(export_file(file))
+    raise typer.Exit(files.export_file(
+        file, lambda session, path: importer.export_enterprises(session=session, path_or_file=path),
+        action="enterprise.export", what="enterprises"))
 
 
 # --- FAQ (policies) --------------------------------------------------------------------------------
@@ -25,6 +29,8 @@ def enterprises(file: Annotated[Path, typer.Argument(dir_okay=False, help="the .
 @app.command("faq")
 def faq(file: Annotated[Path, typer.Argument(dir_okay=False, help="the .xlsx to write")]) -> None:
     """Every FAQ entry as .xlsx with the import's columns (importing it again changes nothing)."""
-    from cli.library import export_faq
+    from policies import faq_import
 
-    raise typer.Exit(export_faq(file))
+    raise typer.Exit(files.export_file(
+        file, lambda session, path: faq_import.export_faq(session=session, path_or_file=path),
+        action="faq.export", what="FAQ entries"))

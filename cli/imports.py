@@ -1,12 +1,12 @@
-"""`policypush import ...`: load data from files. One function a kind of data, each a sub-command:
-add yours as `@app.command("name")` below the others (enterprises here; policies and FAQ by their
-developers)."""
+"""`policypush import ...`: load data from files, one sub-command a kind of data."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from cli import files
 
 app = typer.Typer(help="Import data from files.", no_args_is_help=True)
 
@@ -22,12 +22,22 @@ def enterprises(
 ) -> None:
     """Upsert enterprises by credit code; report every bad row. Exit 1 if any row failed (good rows
     are stored all the same), 2 if the file cannot be read (nothing is stored)."""
-    from cli.enterprises import import_file
+    from subscriptions import importer
 
-    raise typer.Exit(import_file(file, max_errors=max_errors))
+    raise typer.Exit(files.import_file(
+        file, lambda session, path, progress: importer.import_enterprises(
+            session=session, path_or_file=path, progress=progress),
+        action="enterprise.import", unreadable=(importer.ImportFileError,), all_or_nothing=False,
+        max_errors=max_errors))
 
 
 # --- policies and FAQ (policies) -------------------------------------------------------------------
+
+def _library_file_errors() -> tuple[type[Exception], ...]:
+    from policies import service, tabular
+
+    return tabular.FileError, service.PolicyError
+
 
 @app.command("policies")
 def policies(
@@ -39,9 +49,12 @@ def policies(
 ) -> None:
     """Upsert policies and their interpretations by 文号. Exit 1 if any row is bad, 2 if the file cannot
     be used; in both cases nothing is stored."""
-    from cli.library import import_file
+    from policies import policy_import
 
-    raise typer.Exit(import_file("policies", file, max_errors=max_errors))
+    raise typer.Exit(files.import_file(
+        file, lambda session, path, progress: policy_import.import_policies(
+            session=session, path=path, progress=progress),
+        action="policy.import", unreadable=_library_file_errors(), all_or_nothing=True, max_errors=max_errors))
 
 
 @app.command("faq")
@@ -53,6 +66,8 @@ def faq(
 ) -> None:
     """Upsert FAQ entries by 编号, or else by 问题; unknown columns are named and ignored. Exit 1 if any
     row is bad, 2 if the file cannot be used; in both cases nothing is stored."""
-    from cli.library import import_file
+    from policies import faq_import
 
-    raise typer.Exit(import_file("faq", file, max_errors=max_errors))
+    raise typer.Exit(files.import_file(
+        file, lambda session, path, progress: faq_import.import_faq(session=session, path=path, progress=progress),
+        action="faq.import", unreadable=_library_file_errors(), all_or_nothing=True, max_errors=max_errors))

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, HTTPException, Query, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 
+from core.imports import ImportReport
 from policies import faq, faq_import, policy_import, service, tabular
 from policies.models import FaqEntry, Policy, PolicyStatus
 from policies.schemas import (
@@ -16,7 +17,6 @@ from policies.schemas import (
     FaqCreate,
     FaqRead,
     FaqUpdate,
-    ImportReport,
     InterpretationRead,
     InterpretationUpdate,
     PolicyBrief,

@@ -16,10 +16,10 @@ import openpyxl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.imports import ImportReport, RowError
 from policies import content  # noqa: F401 - bumps the content version after commits
 from policies import tabular
 from policies.models import FaqEntry, Policy
-from policies.schemas import ImportReport, RowError
 
 Progress = Callable[[int, int], None]  # (rows done, rows in all)
 

@@ -15,10 +15,12 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.imports import ImportReport, RowError
 from policies import content  # noqa: F401 - bumps the content version after commits
 from policies import service, tabular
 from policies.models import PARTS, Policy, PolicyStatus
-from policies.schemas import ImportReport, InterpretationUpdate, PolicyCreate, PolicyUpdate, RowError, _industries
+from policies.schemas import InterpretationUpdate, PolicyCreate, PolicyUpdate
+from subscriptions import reference
 
 Progress = Callable[[int, int], None]  # (rows done, rows in all)
 
@@ -192,7 +194,7 @@ def _validate(number: int, cells: dict[str, Any], names: dict[str, set[str]], ex
             values["status"] = status
     if "industries" in values:
         try:
-            values["industries"] = _industries(values["industries"])
+            values["industries"] = reference.industry_codes(values["industries"])
         except ValueError as exc:
             fail("industries", "unknown_industry", str(exc))
     for kind, label in (("topics", "主题"), ("parks", "园区"), ("tags", "企业标签")):

@@ -10,19 +10,6 @@ from policies.models import STATUS_LABELS, PolicyStatus
 from subscriptions import reference
 
 
-def _industries(v: list[str]) -> list[str]:
-    out: list[str] = []
-    for raw in v:
-        code = raw.strip().upper()
-        try:
-            reference.expand_industry(code)
-        except KeyError:
-            raise ValueError(f"未知行业代码“{raw}”：请用 GB/T 4754-2017 门类字母 A-T 或两位大类代码") from None
-        if code not in out:
-            out.append(code)
-    return out
-
-
 def _names(v: list[str]) -> list[str]:
     return list(dict.fromkeys(s.strip() for s in v if s.strip()))
 
@@ -39,7 +26,7 @@ class _PolicyFields(BaseModel):
     @field_validator("industries", check_fields=False)
     @classmethod
     def _check_industries(cls, v: list[str] | None) -> list[str] | None:
-        return None if v is None else _industries(v)
+        return None if v is None else reference.industry_codes(v)
 
     @field_validator("topics", "parks", "tags", check_fields=False)
     @classmethod
@@ -219,28 +206,3 @@ class FaqRead(_Read):
     policy_number: str | None
     created_at: datetime
     updated_at: datetime
-
-
-# --- imports -------------------------------------------------------------------------------------
-
-class RowError(BaseModel):
-    row: int = Field(description="row number as the spreadsheet shows it (header is row 1); JSON: item number from 1")
-    column: str
-    code: str
-    reason: str
-
-
-class ImportReport(BaseModel):
-    """What an import did. With any error nothing is written: fix the file and import it again."""
-
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    errors: list[RowError] = Field(default_factory=list)
-    unknown_columns: list[str] = Field(default_factory=list, description="columns ignored")
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def rejected_rows(self) -> int:
-        return len({e.row for e in self.errors})

@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 from wechatpy.exceptions import WeChatClientException
 
+from core.imports import ImportReport
 from staff.deps import DbSession, require
 from staff.models import Role, StaffUser
 from staff.service import audit
@@ -28,7 +29,6 @@ from subscriptions.schemas import (
     FollowerDetail,
     FollowerPage,
     FollowerRead,
-    ImportReport,
     ParkCreate,
     ParkRead,
     ParkUpdate,

@@ -23,9 +23,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
+from core.imports import ImportReport, RowError
 from subscriptions import credit_code, reference
 from subscriptions.models import Enterprise, EnterpriseTag, Park, enterprise_tag_link
-from subscriptions.schemas import ImportReport, RowError
 
 Format = Literal["xlsx", "csv"]
 Progress = Callable[[int, int | None], None]  # (data rows read, total data rows if known)

@@ -80,6 +80,23 @@ def expand_industry(code: str) -> tuple[str, ...]:
     raise KeyError(code)
 
 
+def industry_codes(raw: list[str]) -> list[str]:
+    """Industry filter codes (section letters or divisions) checked, upper-cased and deduplicated.
+
+    Raises ValueError naming the first unknown code."""
+    out: list[str] = []
+    for item in raw:
+        code = item.strip().upper()
+        try:
+            expand_industry(code)
+        except KeyError:
+            raise ValueError(f"unknown industry code {item!r}: use a GB/T 4754-2017 section letter A-T or a "
+                             f"two-digit division 01-97 / 未知行业代码“{item}”") from None
+        if code not in out:
+            out.append(code)
+    return out
+
+
 def industry_label(division: str | None) -> str:
     """`C 13 农副食品加工业`-style label for display; empty for None."""
     if not division:

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from subscriptions import reference
 
@@ -27,18 +27,7 @@ class SegmentCriteria(BaseModel):
     @field_validator("industries")
     @classmethod
     def _industries(cls, v: list[str]) -> list[str]:
-        out: list[str] = []
-        for raw in v:
-            code = raw.strip().upper()
-            try:
-                reference.expand_industry(code)
-            except KeyError:
-                raise ValueError(
-                    f"unknown industry code {raw!r}: use a GB/T 4754-2017 section letter A-T or a "
-                    f"two-digit division 01-97 / 未知行业代码“{raw}”") from None
-            if code not in out:
-                out.append(code)
-        return out
+        return reference.industry_codes(v)
 
     @field_validator("sizes")
     @classmethod
@@ -171,27 +160,6 @@ class PreviewResult(BaseModel):
     sample: list[EnterpriseBrief]
 
 
-class RowError(BaseModel):
-    row: int = Field(description="row number as the spreadsheet shows it (header is row 1)")
-    column: str
-    code: str = Field(description="missing_required, bad_credit_code, unknown_industry, unknown_park, "
-                                   "unknown_tag, bad_size, bad_phone, too_long, duplicate_in_file")
-    reason: str
-
-
-class ImportReport(BaseModel):
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    errors: list[RowError] = Field(default_factory=list)
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def rejected_rows(self) -> int:
-        return len({e.row for e in self.errors})
-
-
 # --- enterprises (staff API) -------------------------------------------------------------------
 
 def _credit_code(v: str) -> str:
@@ -211,52 +179,33 @@ def _size(v: str | None) -> str | None:
     return reference.normalize_size(v) if v not in (None, "") else None
 
 
+CreditCode = Annotated[str, AfterValidator(_credit_code), Field(description="统一社会信用代码, checked per GB 32100-2015")]
+Division = Annotated[str | None, AfterValidator(_division),
+                     Field(description="GB/T 4754-2017 division, e.g. 13 or C1351")]
+SizeClass = Annotated[str | None, AfterValidator(_size), Field(description="大, 中, 小 or 微")]
+
+
 class EnterpriseCreate(BaseModel):
-    credit_code: str = Field(description="统一社会信用代码, checked per GB 32100-2015")
+    credit_code: CreditCode
     name: str = Field(min_length=1, max_length=200)
-    industry_code: str | None = Field(default=None, description="GB/T 4754-2017 division, e.g. 13 or C1351")
+    industry_code: Division = None
     park_id: int | None = None
-    size: str | None = Field(default=None, description="大, 中, 小 or 微")
+    size: SizeClass = None
     tag_ids: list[int] = Field(default_factory=list)
     contact_name: str | None = Field(default=None, max_length=50)
     contact_phone: str | None = Field(default=None, max_length=32)
-
-    @field_validator("credit_code")
-    @classmethod
-    def _code(cls, v: str) -> str:
-        return _credit_code(v)
-
-    @field_validator("industry_code")
-    @classmethod
-    def _industry(cls, v: str | None) -> str | None:
-        return _division(v)
-
-    @field_validator("size")
-    @classmethod
-    def _size_class(cls, v: str | None) -> str | None:
-        return _size(v)
 
 
 class EnterpriseUpdate(BaseModel):
     """Fields to change; the credit code identifies the enterprise and does not change."""
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    industry_code: str | None = None
+    industry_code: Division = None
     park_id: int | None = None
-    size: str | None = None
+    size: SizeClass = None
     tag_ids: list[int] | None = None
     contact_name: str | None = Field(default=None, max_length=50)
     contact_phone: str | None = Field(default=None, max_length=32)
-
-    @field_validator("industry_code")
-    @classmethod
-    def _industry(cls, v: str | None) -> str | None:
-        return _division(v)
-
-    @field_validator("size")
-    @classmethod
-    def _size_class(cls, v: str | None) -> str | None:
-        return _size(v)
 
 
 class EnterpriseRead(BaseModel):

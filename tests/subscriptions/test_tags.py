@@ -112,7 +112,7 @@ def test_followers_who_leave_are_untagged(wechat):
         service.follow(session=s, openid="oScanOnly01", qr_scene="park-gx")  # scanned another park's code
         service.set_mute(session=s, follower=service.get_by_openid(session=s, openid="oMuted00001"), muted=False)
     report = sync()
-    gx, jk, c, i = our_tag("园区1"), our_tag("园区2"), our_tag("行业C"), our_tag("行业I")
+    gx, c, i = our_tag("园区1"), our_tag("行业C"), our_tag("行业I")
     assert tag_names(wechat, "oTwoSect001") == {gx, i}
     assert tag_names(wechat, "oScanOnly01") == {gx}
     assert tag_names(wechat, "oMuted00001") == {gx, c}
