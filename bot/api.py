@@ -45,7 +45,7 @@ def report(session: DbSession, _user: Reader, since: date | None = None, until: 
     until = until or datetime.now(UTC).date()
     since = since or until - timedelta(days=29)
     if since > until:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "since is after until")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "since is after until")
     start = datetime.combine(since, time(), UTC)
     end = datetime.combine(until + timedelta(days=1), time(), UTC)
     rows = service.frequent_questions(session=session, since=start, until=end, limit=limit)

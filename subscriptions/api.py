@@ -3,7 +3,6 @@ the WeChat tag mirror. Editors (and admins) write; analysts read, with contacts 
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -53,6 +52,7 @@ Reader = Annotated[StaffUser, Depends(require(Role.editor, Role.analyst))]
 Editor = Annotated[StaffUser, Depends(require(Role.editor))]
 FULL_VIEW = frozenset({Role.admin, Role.editor})  # may see and export contacts and credit codes in full
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_UPLOAD = 100 * 2**20  # a million-row enterprise list is well below this
 _404 = {404: {"description": "not found"}}
 _409 = {409: {"description": "name or credit code taken"}}
 
@@ -283,7 +283,8 @@ def export_enterprises(user: Editor, session: DbSession) -> FileResponse:
 
 
 @router.post("/enterprises/import", response_model=ImportReport, tags=["enterprises"],
-             responses={400: {"description": "the file cannot be read; nothing was stored"}},
+             responses={400: {"description": "the file cannot be read; nothing was stored"},
+                        413: {"description": "the file is larger than 100 MB"}},
              summary="Upload an .xlsx or .csv of enterprises (upsert by credit code)",
              description="Columns 统一社会信用代码, 企业名称, 行业代码, 园区, 规模, 标签, 联系人, 联系电话. Good rows "
                          "are stored; every bad row is reported with its row number, column and reason.")
@@ -294,7 +295,13 @@ def import_enterprises(user: Editor, file: Annotated[UploadFile, File(descriptio
         raise HTTPException(status.HTTP_400_BAD_REQUEST,
                             f"无法判断文件格式“{file.filename}”，请上传 .xlsx 或 .csv 文件")
     with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
-        shutil.copyfileobj(file.file, tmp)
+        copied = 0
+        while chunk := file.file.read(2**20):
+            copied += len(chunk)
+            if copied > MAX_UPLOAD:
+                raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
+                                    f"文件超过 {MAX_UPLOAD // 2**20} MB / file larger than {MAX_UPLOAD // 2**20} MB")
+            tmp.write(chunk)
         tmp.flush()
         try:
             report = importer.import_enterprises(session=session, path_or_file=tmp.name)

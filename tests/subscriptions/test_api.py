@@ -198,6 +198,20 @@ def test_unreadable_upload_is_400(client, staff, api_world, name, data, reason):
     assert r.status_code == 400 and reason in r.json()["detail"]
 
 
+def test_upload_over_the_size_limit_is_413_and_stores_nothing(client, staff, api_world, tmp_path, monkeypatch):
+    from subscriptions import api
+
+    data = write_csv(tmp_path / "e.csv", [[code(n), f"企业{n}", "13", None, None, None, None, None]
+                                          for n in range(1, 200)]).read_bytes()
+    monkeypatch.setattr(api, "MAX_UPLOAD", len(data) - 1)
+    r = upload(client, staff["editor"], "e.csv", data)
+    assert r.status_code == 413 and "MB" in r.json()["detail"]
+    with session_scope() as s:
+        assert s.scalars(select(Enterprise.id)).first() is None
+    monkeypatch.setattr(api, "MAX_UPLOAD", len(data))
+    assert upload(client, staff["editor"], "e.csv", data).json()["created"] == 199
+
+
 def test_file_that_breaks_part_way_stores_nothing(client, staff, api_world, tmp_path):
     # UTF-8 for the first 64 KiB (so read as UTF-8), then a byte that is not: unreadable past that point
     good = [[code(n), f"企业{n}", "13", None, None, None, None, None] for n in range(1, 2001)]
