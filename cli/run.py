@@ -43,9 +43,10 @@ def run(host: Annotated[str, typer.Option(help="address the server and sandbox l
     commands = {
         "server": [py, "-m", "uvicorn", "server:app", "--host", host, "--port", str(port),
                    "--workers", str(server_processes), "--log-level", "warning"],
-        "worker": [py, "-m", "celery", "-A", "worker", "worker", "--loglevel", "INFO",
+        # WARNING: at INFO Celery logs every beat tick and task, which buries everything else
+        "worker": [py, "-m", "celery", "-A", "worker", "worker", "--loglevel", "WARNING",
                    "--concurrency", str(worker_concurrency)],
-        "beat": [py, "-m", "celery", "-A", "worker", "beat", "--loglevel", "INFO",
+        "beat": [py, "-m", "celery", "-A", "worker", "beat", "--loglevel", "WARNING",
                  "--schedule", str(settings.data_dir / "beat-schedule")],
     }
     if sandbox:
