@@ -1,5 +1,5 @@
-"""What a campaign's message says: template data from settings' field mapping, the custom-message
-text, and the per-delivery tracking link that leads to the H5 page (/p/{policy_id} or the notice)."""
+"""What a campaign's message says: template data from settings' field mapping, the text of custom and
+mass messages, and the per-delivery tracking link that leads to the H5 page (/p/{policy_id} or the notice)."""
 from __future__ import annotations
 
 import hashlib
@@ -24,6 +24,10 @@ class Message:
     def template_data(self, fields: dict[str, str]) -> dict[str, dict[str, str]]:
         """Template fields -> values; a mapping naming no known value is used as literal text."""
         return {key: {"value": self.values.get(src, src)} for key, src in fields.items()}
+
+    def page_url(self, base_url: str) -> str:
+        """The H5 page itself, for messages without a per-delivery tracking link (test and mass sends)."""
+        return base_url.rstrip("/") + self.landing_path
 
     def text(self, url: str) -> str:
         v = self.values

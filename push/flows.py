@@ -92,7 +92,8 @@ def ensure_chains(campaign_id: int) -> int:
 def after_launch(campaign: Campaign) -> None:
     """Call after the commit that launched or resumed the campaign."""
     if campaign.status is CampaignStatus.running:
-        celery_app.send_task("push.start", args=(campaign.id,))
+        task = "push.send_mass" if campaign.channel is Channel.mass_tag else "push.start"
+        celery_app.send_task(task, args=(campaign.id,))
 
 
 def test_send(*, session: Session, campaign: Campaign, staff: StaffUser) -> TestSendResult:
@@ -101,7 +102,7 @@ def test_send(*, session: Session, campaign: Campaign, staff: StaffUser) -> Test
         raise NotReady("your staff account has no openid to test-send to / 请先绑定本人微信 openid")
     s = get_settings()
     message = content.build(session=session, campaign=campaign, tz=s.push_timezone, now=utcnow())
-    url = s.public_base_url.rstrip("/") + message.landing_path
+    url = message.page_url(s.public_base_url)
     client = get_client()
     try:
         if campaign.channel is Channel.template:

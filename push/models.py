@@ -85,9 +85,18 @@ class Campaign(Base):
     materialized_at: Mapped[datetime | None]  # every recipient written into delivery
     finished_at: Mapped[datetime | None]
     pause_reason: Mapped[PauseReason | None] = mapped_column(_enum(PauseReason))
-    pause_detail: Mapped[str | None] = mapped_column(String(500))  # why, for staff
+    pause_detail: Mapped[str | None] = mapped_column(String(500))  # why (paused, or a mass send's end), for staff
     paused_until: Mapped[datetime | None]  # quota pauses: when the quota resets
     targeted: Mapped[int | None]  # cache: deliveries written
+    # mass_tag: the one mass send, claimed (committed) before the call so that it is never made twice
+    mass_started_at: Mapped[datetime | None]
+    mass_msg_id: Mapped[int | None] = mapped_column(BigInteger)  # WeChat's, for MASSSENDJOBFINISH
+    # from MASSSENDJOBFINISH: its Status and TotalCount, FilterCount, SentCount, ErrorCount
+    mass_status: Mapped[str | None] = mapped_column(String(64))
+    mass_total: Mapped[int | None]
+    mass_filtered: Mapped[int | None]
+    mass_sent: Mapped[int | None]
+    mass_errors: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

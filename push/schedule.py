@@ -3,7 +3,9 @@ database, so a campaign due while everything was down starts at the first tick a
 
 Each tick: starts due scheduled campaigns, resumes campaigns paused by the quota once it has reset,
 returns claims of dead workers to pending, and restarts batch chains that died or waited out quiet
-hours. No far-future ETA tasks: nothing is lost when the broker is emptied.
+hours. A mass_tag campaign is one task instead: enqueued until it is claimed, never again after that
+(a claim whose worker died finishes the campaign as unknown). No far-future ETA tasks: nothing is lost
+when the broker is emptied.
 """
 from __future__ import annotations
 
@@ -16,8 +18,8 @@ from core.db import session_scope, utcnow
 from core.queue import celery_app
 from core.redis import get_redis
 from core.settings import get_settings
-from push import deliveries, flows, receipts, service
-from push.models import Campaign, CampaignStatus
+from push import deliveries, flows, mass, receipts, service
+from push.models import Campaign, CampaignStatus, Channel
 from push.quiet import quiet_until
 
 log = logging.getLogger(__name__)
@@ -26,7 +28,8 @@ log = logging.getLogger(__name__)
 def tick(now: datetime | None = None) -> dict[str, list[int]]:
     s = get_settings()
     now = now or utcnow()
-    report: dict[str, list[int]] = {"started": [], "resumed": [], "reclaimed": [], "chains": [], "finished": []}
+    report: dict[str, list[int]] = {"started": [], "resumed": [], "reclaimed": [], "chains": [], "mass": [],
+                                    "finished": []}
     lock = get_redis().lock("push:tick", timeout=max(30, int(s.push_tick_seconds * 3)))
     if not lock.acquire(blocking=False):
         return report  # the previous tick is still at work
@@ -34,18 +37,26 @@ def tick(now: datetime | None = None) -> dict[str, list[int]]:
         with session_scope() as session:
             report["started"] = service.start_due(session=session, now=now)
             report["resumed"] = service.resume_after_quota(session=session, now=now)
-            running = session.execute(select(Campaign.id, Campaign.materialized_at, Campaign.quiet_hours)
+            lease = timedelta(seconds=s.push_lease_seconds)
+            report["finished"] = mass.finish_unknown(session=session, now=now, lease=lease)
+            running = session.execute(select(Campaign.id, Campaign.channel, Campaign.materialized_at,
+                                             Campaign.quiet_hours, Campaign.mass_started_at)
                                       .where(Campaign.status == CampaignStatus.running)).all()
-            for cid, _, _ in running:
-                if deliveries.reset_stale(session=session, campaign_id=cid,
-                                          lease=timedelta(seconds=s.push_lease_seconds), now=now):
+            for cid, *_ in running:
+                if deliveries.reset_stale(session=session, campaign_id=cid, lease=lease, now=now):
                     report["reclaimed"].append(cid)
-        for cid, materialized_at, quiet in running:
+        for cid, channel, materialized_at, quiet, mass_started_at in running:
+            quiet_now = quiet_until(quiet if quiet is not None else s.push_quiet_hours, s.push_timezone, now)
+            if channel is Channel.mass_tag:
+                if mass_started_at is None and not quiet_now:
+                    celery_app.send_task("push.send_mass", args=(cid,))
+                    report["mass"].append(cid)
+                continue
             if materialized_at is None:
                 if not flows.materialize_lock(cid).locked():
                     celery_app.send_task("push.start", args=(cid,))
                 continue
-            if quiet_until(quiet if quiet is not None else s.push_quiet_hours, s.push_timezone, now):
+            if quiet_now:
                 continue
             with session_scope() as session:
                 open_rows = deliveries.open_rows(session=session, campaign_id=cid)

@@ -112,6 +112,8 @@ class CampaignRead(BaseModel):
     pause_reason: PauseReason | None
     pause_detail: str | None
     paused_until: datetime | None
+    mass_msg_id: int | None  # mass_tag: WeChat's msg_id of the one mass send
+    mass_status: str | None  # mass_tag: the Status of WeChat's receipt
     created_at: datetime
     updated_at: datetime
 

@@ -157,9 +157,9 @@ def problems(*, session: Session, campaign: Campaign, now: datetime | None = Non
     reach = segments.preview(session=session, filter=filter_, sample_size=0, now=now).followers
     if reach == 0:
         found.append("the segment reaches no follower / 目标人群为空")
-    if campaign.channel is Channel.mass_tag:
-        # not yet: the send loop would need a once-only mass call (WeChat's clientmsgid) and its receipt
-        found.append("mass send by tag is not available yet; use the template channel / 暂不支持按标签群发")
+    if campaign.channel is Channel.mass_tag and mass_tag_id(session=session, campaign=campaign) is None:
+        found.append("mass send by tag needs a segment of exactly one park or industry section that has a "
+                     "WeChat tag (synced) / 按标签群发的目标须为恰好一个已同步为微信标签的园区或行业门类")
     return found
 
 
@@ -319,6 +319,9 @@ def finish_if_done(*, session: Session, campaign_id: int) -> bool:
 # --- counts -----------------------------------------------------------------------------------
 
 def counts(*, session: Session, campaign_id: int) -> Counts:
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is not None and campaign.channel is Channel.mass_tag:
+        return _mass_counts(campaign)
     c = Counts()
     rows = session.execute(select(Delivery.status, Delivery.reason, func.count())
                            .where(Delivery.campaign_id == campaign_id)
@@ -334,3 +337,14 @@ def counts(*, session: Session, campaign_id: int) -> Counts:
     c.opened = session.scalar(select(func.count()).select_from(Delivery).where(
         Delivery.campaign_id == campaign_id, Delivery.opened_at.is_not(None))) or 0
     return c
+
+
+def _mass_counts(campaign: Campaign) -> Counts:
+    """A mass send has no delivery rows: WeChat's counts from MASSSENDJOBFINISH, zero until it arrives."""
+    if campaign.mass_total is None:
+        return Counts()
+    total, filtered = campaign.mass_total, campaign.mass_filtered or 0
+    sent, errors = campaign.mass_sent or 0, campaign.mass_errors or 0
+    return Counts(targeted=total, sent=sent, delivered=sent, failed=errors, skipped=total - filtered,
+                  failed_by_reason={"receipt: failed": errors} if errors else {},
+                  skipped_by_reason={"filtered by WeChat": total - filtered} if total > filtered else {})

@@ -8,7 +8,7 @@ from functools import lru_cache
 from core.queue import celery_app
 from core.redis import get_redis
 from core.settings import get_settings
-from push import delivery, flows, schedule
+from push import delivery, flows, mass, schedule
 from push.chains import Chains
 from push.ratelimit import TokenBucket
 from wechat.client import get_client
@@ -48,6 +48,13 @@ def send_batch(campaign_id: int, chain: int = 0) -> str:
         chains.hand_off(campaign_id, chain, token, ttl=chains.ttl + int(nxt.delay))
         send_batch.apply_async((campaign_id, chain), countdown=nxt.delay or None)
     return nxt.kind
+
+
+@celery_app.task(name="push.send_mass")
+def send_mass(campaign_id: int) -> str:
+    """A mass_tag campaign's one mass send; claimed in the database, so a repeat of this task sends nothing."""
+    opts, _, _ = _engine_parts()
+    return mass.send(campaign_id=campaign_id, opts=opts, client=get_client())
 
 
 @celery_app.task(name="push.tick")

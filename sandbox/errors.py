@@ -34,6 +34,8 @@ ERRMSG: dict[int, str] = {
     45056: "too many tags now, no need to add new",
     45058: "can't modify sys tag",
     45059: "tag count of one user exceeds the limit",
+    45065: "clientmsgid exist",
+    45067: "clientmsgid length exceeds the limit",
     45157: "invalid tag name",
     45158: "tag name too long",
     45159: "invalid tag id",

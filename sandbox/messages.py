@@ -5,13 +5,15 @@ import random
 from typing import Any
 
 from sandbox.call import Call, Json, Registry
-from sandbox.errors import OK, ApiError
+from sandbox.errors import OK, ApiError, error_body
+from sandbox.state import MASS_DEDUPE_SECONDS
 
 api = Registry()
 CUSTOM_TYPES = frozenset({"text", "image", "voice", "video", "music", "news", "mpnews",
                           "mpnewsarticle", "msgmenu", "wxcard", "miniprogrampage", "link"})
 MASS_TYPES = frozenset({"text", "mpnews", "image", "voice", "mpvideo", "wxcard"})
 MASS_SENDER = "oSandboxMassSendSystem"  # FromUserName of MASSSENDJOBFINISH (not a follower)
+CLIENTMSGID_BYTES = 64
 
 
 @api.route("message/template/send", body=True)
@@ -109,6 +111,16 @@ def _mass(call: Call, openids: list[str]) -> Json:
     content = call.object(body.get(msgtype))
     if msgtype == "text" and not str(content.get("content", "")).strip():
         raise ApiError(44004)
+    clientmsgid = body.get("clientmsgid")
+    if clientmsgid is not None:
+        clientmsgid = str(clientmsgid)
+        if len(clientmsgid.encode()) > CLIENTMSGID_BYTES:
+            raise ApiError(45067)
+        first = state.mass_dedupe.get(clientmsgid)
+        if first is not None and state.clock() - first[1] < MASS_DEDUPE_SECONDS:
+            # a repeat within 24 h sends nothing; the error names the first send's msg_id
+            state.errors[45065] += 1
+            return {**error_body(45065), "msg_id": first[0]}
     month_key = ("mass", state.this_month())
     if state.monthly[month_key] >= knobs.mass_monthly_limit:
         raise ApiError(45028)
@@ -118,10 +130,12 @@ def _mass(call: Call, openids: list[str]) -> Json:
     msg_id = next(state.msgids)
     counts = {"TotalCount": len(openids), "FilterCount": len(following),
               "SentCount": len(delivered), "ErrorCount": len(following) - len(delivered)}
-    state.add_entry(delivered, {
+    entry = state.add_entry(delivered, {
         "dir": "out", "kind": "mass", "touser": delivered, "msgid": msg_id,
         "status": "send success", "counts": counts, "text": message_text(msgtype, content),
         "body": body}, record=True)
+    if clientmsgid is not None:
+        state.mass_dedupe[clientmsgid] = (msg_id, entry["at"])
     state.stats["mass"] += 1
     if knobs.receipts:
         call.poster.enqueue_receipt(_event(call, MASS_SENDER, "MASSSENDJOBFINISH", MsgID=msg_id,

@@ -17,6 +17,7 @@ from sandbox.config import Knobs, SandboxConfig
 
 Entry = dict[str, Any]  # one conversation line or sent-message record, served as JSON as is
 DEDUPE_SECONDS = 600  # client_msg_id makes a repeat within 10 minutes a no-op
+MASS_DEDUPE_SECONDS = 24 * 3600  # a mass send's clientmsgid makes a repeat within 24 h a no-op (45065)
 WINDOW_SECONDS = 48 * 3600  # customer-service messages only within 48 h of the user's last action
 OLD_TOKEN_GRACE = 300  # after a refresh WeChat keeps the previous token valid for 5 minutes
 CONVERSATION_LENGTH = 1000
@@ -59,6 +60,7 @@ class State:
         self.records: deque[Entry] = deque(maxlen=self.config.max_records)
         self.conversations: OrderedDict[str, deque[Entry]] = OrderedDict()  # LRU: bounded memory
         self.dedupe: OrderedDict[tuple[str, str], tuple[int, float]] = OrderedDict()
+        self.mass_dedupe: dict[str, tuple[int, float]] = {}  # clientmsgid -> (msg_id, at); a few a day
         self.daily: Counter[tuple[str, int]] = Counter()  # (what, China day) -> count
         self.monthly: Counter[tuple[str, str]] = Counter()  # (what, China month) -> count
         self.stats: Counter[str] = Counter()

@@ -81,8 +81,8 @@ def approved_campaign(session, *, park: Park, author: StaffUser, reviewer: Staff
 # --- the engine: real workers, beat, Redis, a database and the sandbox ---------------------------------
 
 # The engine tests' own Redis database: other suites flush theirs, and their workers must not take
-# our tasks (nor ours theirs).
-ENGINE_REDIS_URL = TEST_REDIS_URL.rsplit("/", 1)[0] + "/9"
+# our tasks (nor ours theirs). TEST_ENGINE_REDIS_URL picks another when test runs share the server.
+ENGINE_REDIS_URL = os.environ.get("TEST_ENGINE_REDIS_URL") or TEST_REDIS_URL.rsplit("/", 1)[0] + "/9"
 ENGINE_ENV = {
     "PUSH_LEASE_SECONDS": "6", "PUSH_TICK_SECONDS": "1", "PUSH_RATE": "5000", "PUSH_BATCH_SIZE": "100",
     "PUSH_PARALLEL_BATCHES": "2", "PUSH_SEND_THREADS": "8", "PUSH_QUIET_HOURS": "", "PUSH_RETRY_SECONDS": "0.05",

@@ -12,7 +12,13 @@ from policies.models import Interpretation
 from push.models import Delivery
 from staff.models import AuditEntry, Role
 from staff.security import issue_token
-from subscriptions.models import Enterprise, EnterpriseBinding, Follower, Segment
+from subscriptions.models import (
+    Enterprise,
+    EnterpriseBinding,
+    Follower,
+    Segment,
+    WeChatTag,
+)
 from tests import live
 from tests.conftest import clear_caches
 from tests.push.conftest import make_followers, make_park, make_policy, make_staff
@@ -195,12 +201,24 @@ def test_relay_lists_parks_and_exports_masked_contacts_for_analysts(world):
     assert any(r["key"] == "I" for r in stats["by_industry"])
 
 
-def test_mass_send_by_tag_is_refused_for_now(world):
+def test_mass_send_by_tag_is_refused_unless_the_segment_is_one_mirrored_tag(world):
     client, headers, ids, _ = world
     cid = _create(client, headers, ids, channel="mass_tag")
-    _post(client, headers, "author", cid, "test-send")
-    refused = _post(client, headers, "author", cid, "submit")
-    assert refused.status_code == 422 and "mass send" in refused.json()["detail"]["message"]
+
+    def submit(segment_filter):
+        edited = client.patch(f"/api/campaigns/{cid}", json={"segment_filter": segment_filter},
+                              headers=headers["author"])
+        assert edited.status_code == 200 and edited.json()["status"] == "draft"
+        assert _post(client, headers, "author", cid, "test-send").status_code == 200
+        return _post(client, headers, "author", cid, "submit")
+
+    untagged = submit({"parks": [ids["park"]]})  # the park is not mirrored as a WeChat tag (yet)
+    assert untagged.status_code == 422 and "WeChat tag" in untagged.json()["detail"]["message"]
+    with session_scope() as s:
+        s.add(WeChatTag(tag_id=101, name="园区·高新区", park_id=ids["park"]))
+    two_keys = submit({"parks": [ids["park"]], "industries": ["I"]})  # reaches a follower, but is no one tag
+    assert two_keys.status_code == 422 and "按标签群发" in two_keys.json()["detail"]["message"]
+    assert submit({"parks": [ids["park"]]}).json()["status"] == "submitted"
 
 
 def test_the_cli_prints_a_campaigns_counts(world):

@@ -140,6 +140,22 @@ def test_mass_send_rejects(sb, path, body, errcode):
     assert sb.api(path, body)["errcode"] == errcode
 
 
+def test_a_repeated_clientmsgid_sends_nothing_and_names_the_first_mass_send(make_sandbox, clock):
+    sb = make_sandbox(clock=clock, mass_monthly_limit=2)
+    body = {"filter": {"is_to_all": True}, "msgtype": "text", "text": {"content": "x"}, "clientmsgid": "pp-mass-1"}
+    first = sb.api("message/mass/sendall", body)
+    clock.advance(23 * 3600)
+    sb.token = sb.new_token()
+    again = sb.api("message/mass/sendall", body)
+    assert again["errcode"] == 45065 and again["msg_id"] == first["msg_id"]
+    assert sb.state.stats["mass"] == 1 and len(sent(sb, kind="mass")) == 1
+    assert sb.api("message/mass/sendall", {**body, "clientmsgid": "pp-mass-2"})["errcode"] == 0  # quota: 2 of 2
+    clock.advance(2 * 3600)  # a day later the id is forgotten
+    sb.token = sb.new_token()
+    assert sb.api("message/mass/sendall", body)["errcode"] == 45028
+    assert sb.api("message/mass/sendall", {**body, "clientmsgid": "x" * 65})["errcode"] == 45067
+
+
 def test_mass_monthly_limit(make_sandbox, clock):
     sb = make_sandbox(clock=clock, mass_monthly_limit=2)
     body = {"filter": {"is_to_all": True}, "msgtype": "text", "text": {"content": "x"}}
