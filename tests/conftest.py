@@ -89,18 +89,24 @@ def clear_caches() -> None:
     core_redis._async_clients.clear()
 
 
-@pytest.fixture
-def app_env(db_url, monkeypatch):
-    """Settings for the app under test: this test's database (its schema made from the models and
-    stamped as migrated; tests/core/test_migrations.py holds the migrations to the models), the test
-    Redis, a known account."""
-    engine = make_engine(db_url)
+def build_schema(url: str) -> None:
+    """The app's schema made from the models and stamped as migrated (tests/core holds the migrations
+    to the models)."""
+    engine = make_engine(url)
     models.metadata().create_all(engine)
     with engine.begin() as conn:
         cfg = migrate.alembic_config()
         cfg.attributes["connection"] = conn
         command.stamp(cfg, "head")
     engine.dispose()
+
+
+@pytest.fixture
+def app_env(db_url, monkeypatch):
+    """Settings for the app under test: this test's database (its schema made from the models and
+    stamped as migrated; tests/core/test_migrations.py holds the migrations to the models), the test
+    Redis, a known account."""
+    build_schema(db_url)
     for key, value in {**TEST_WECHAT, "DATABASE_URL": db_url, "REDIS_URL": TEST_REDIS_URL}.items():
         monkeypatch.setenv(key, value)
     clear_caches()

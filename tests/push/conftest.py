@@ -14,11 +14,9 @@ from dataclasses import dataclass, field
 
 import pytest
 import redis
-from alembic import command
 from sqlalchemy import create_engine, insert, text
 
-from core import migrate, models
-from core.db import make_engine, session_scope
+from core.db import session_scope
 from policies.models import PARTS, Interpretation, Policy
 from push import service
 from push.models import Campaign, CampaignKind
@@ -27,7 +25,7 @@ from staff import service as staff_service
 from staff.models import Role, StaffUser
 from subscriptions.models import Follower, Park
 from tests import live
-from tests.conftest import BACKENDS, PG_ADMIN_URL, TEST_REDIS_URL, TEST_WECHAT, clear_caches
+from tests.conftest import BACKENDS, PG_ADMIN_URL, TEST_REDIS_URL, TEST_WECHAT, build_schema, clear_caches
 
 _seq = itertools.count(1)
 
@@ -136,13 +134,7 @@ def _database(backend: str, tmp_path_factory):
 @contextmanager
 def engine_world(backend: str, tmp_path_factory):
     url, pg = _database(backend, tmp_path_factory)
-    engine = make_engine(url)
-    models.metadata().create_all(engine)
-    with engine.begin() as conn:
-        cfg = migrate.alembic_config()
-        cfg.attributes["connection"] = conn
-        command.stamp(cfg, "head")
-    engine.dispose()
+    build_schema(url)
     redis.Redis.from_url(ENGINE_REDIS_URL).flushdb()
     env = {**TEST_WECHAT, **ENGINE_ENV, "DATABASE_URL": url, "REDIS_URL": ENGINE_REDIS_URL}
     mp = pytest.MonkeyPatch()
