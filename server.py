@@ -1,7 +1,9 @@
 """The ASGI app: `uvicorn server:app`. It mounts each domain's router and holds no domain logic."""
 from __future__ import annotations
 
+import asyncio
 import gc
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -36,6 +38,8 @@ ROUTERS = [
 async def lifespan(_app: FastAPI):
     structured_logging.configure(get_settings().log_level)
     migrate.upgrade()
+    # Handlers that touch the database or search run in these threads (`asyncio.to_thread`).
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(32, thread_name_prefix="handler"))
     search.warm_up()  # jieba and the answer index load now, not within a follower's first 5 seconds
     # Everything loaded so far lives as long as the process: keep it out of the collector's scans,
     # which otherwise stall the event loop for tens of milliseconds under load.

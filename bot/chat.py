@@ -4,34 +4,45 @@ A running dialog takes a text first; then keywords; anything else is a question.
 reply are kept in the follower's recent conversation."""
 from __future__ import annotations
 
+import asyncio
+
 from bot import commands, dialogs, memory, menu
 from core.db import session_scope
 from subscriptions import service as followers
 from wechat.messages import Answer, Inbound
 
 
-def on_text(msg: Inbound) -> Answer:
-    return Answer(text=converse(msg.openid, msg.content, msg.msg_id))
+async def on_text(msg: Inbound) -> Answer:
+    return Answer(text=await converse(msg.openid, msg.content, msg.msg_id))
 
 
-def on_voice(msg: Inbound) -> Answer:
+async def on_voice(msg: Inbound) -> Answer:
     """Voice with WeChat's speech recognition on reads like text; without it, the help."""
     heard = msg.fields.get("Recognition", "").strip().rstrip("。")
-    return Answer(text=converse(msg.openid, heard, msg.msg_id)) if heard else menu.help_answer(msg)
+    return Answer(text=await converse(msg.openid, heard, msg.msg_id)) if heard else menu.help_answer(msg)
 
 
-def converse(openid: str, text: str, msg_id: str | None) -> str:
+async def converse(openid: str, text: str, msg_id: str | None) -> str:
+    """A keyword with a fixed reply is answered here, on the event loop; everything else (dialogs,
+    questions: Redis locks, search, the database) in a thread."""
     text = text.strip()
     if not text:
         return menu.HELP
-    taken = dialogs.take(openid, text, msg_id)
+    in_dialog = await dialogs.running(openid)
+    reply = None if in_dialog else commands.fixed_reply(text)
+    if reply is None:
+        reply = await asyncio.to_thread(_reply, openid, text, msg_id, in_dialog)
+    await memory.record_turns(openid, ("user", text), ("bot", reply))
+    return reply
+
+
+def _reply(openid: str, text: str, msg_id: str | None, in_dialog: bool) -> str:
+    taken = dialogs.take(openid, text, msg_id) if in_dialog else dialogs.Outcome(None)
     if taken.reply is not None:
-        reply = taken.reply
-    else:
-        reply = commands.dispatch(openid, text)
-        if taken.expired:
-            reply = f"（您之前的“{taken.expired}”操作已超时结束。）\n{reply}"
-    memory.record_turns(openid, ("user", text), ("bot", reply))
+        return taken.reply
+    reply = commands.dispatch(openid, text)
+    if taken.expired:
+        reply = f"（您之前的“{taken.expired}”操作已超时结束。）\n{reply}"
     return reply
 
 

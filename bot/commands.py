@@ -18,8 +18,14 @@ class Command:
     run: Reply
 
 
-def _text(reply: str) -> Reply:
-    return lambda _openid: reply
+class _Fixed:
+    """A reply that is the same for everyone: answered without a thread or a database."""
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+
+    def __call__(self, _openid: str) -> str:
+        return self.reply
 
 
 NO_SURVEY = "暂无问卷。有新的意见征集时会通知您。"
@@ -27,18 +33,18 @@ ASK_HINT = "请直接输入您的问题，例如“高新技术企业认定有�
 NOTHING_TO_CANCEL = "当前没有需要取消的操作。需要帮助请回复“帮助”。"
 
 COMMANDS: list[Command] = [
-    Command(("帮助", "菜单", "你好", "您好", "?", "？", "help"), "HELP", _text(menu.HELP)),
-    Command((), "ASK", _text(ASK_HINT)),
+    Command(("帮助", "菜单", "你好", "您好", "?", "？", "help"), "HELP", _Fixed(menu.HELP)),
+    Command((), "ASK", _Fixed(ASK_HINT)),
     Command(("订阅",), "SUBSCRIBE", topics.start_subscribe),
     Command(("我的订阅",), "MY_SUBSCRIPTIONS", topics.my_subscriptions),
     Command(("退订全部",), None, topics.unsubscribe_all),
     Command(("绑定企业", "绑定"), "BIND", binding.start_bind),
     Command(("解绑", "解绑企业"), "UNBIND", binding.start_unbind),
-    Command(("问卷",), "SURVEY", _text(NO_SURVEY)),
+    Command(("问卷",), "SURVEY", _Fixed(NO_SURVEY)),
     Command(("人工", "转人工", "人工服务"), "PERSON", answering.ask_for_person),
     Command(("有用",), None, lambda openid: answering.feedback(openid, useful=True)),
     Command(("没用", "没有用"), None, lambda openid: answering.feedback(openid, useful=False)),
-    Command(("取消",), None, _text(NOTHING_TO_CANCEL)),
+    Command(("取消",), None, _Fixed(NOTHING_TO_CANCEL)),
 ]
 KEYWORDS: dict[str, Command] = {kw.casefold(): c for c in COMMANDS for kw in c.keywords}
 CLICKS: dict[str, Command] = {c.key: c for c in COMMANDS if c.key}
@@ -47,6 +53,12 @@ PATTERNS: list[tuple[re.Pattern[str], Callable[[str, str], str]]] = [
     (re.compile(r"^退订\s*(\S.*)$"), topics.unsubscribe_numbers),
 ]
 TOO_SHORT = "请输入完整的问题，例如“小微企业有哪些税收优惠”。回复“帮助”查看功能。"
+
+
+def fixed_reply(text: str) -> str | None:
+    """The reply to `text` when it is a keyword whose reply is the same for everyone."""
+    command = KEYWORDS.get("".join(text.split()).casefold())
+    return command.run.reply if command is not None and isinstance(command.run, _Fixed) else None
 
 
 def dispatch(openid: str, text: str) -> str:

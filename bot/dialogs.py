@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from redis.exceptions import LockError
 
-from core.redis import get_redis
+from core.redis import get_autopipeline, get_redis
 from core.settings import get_settings
 
 CANCEL_WORDS = frozenset({"取消", "退出"})
@@ -91,6 +91,11 @@ def begin(openid: str, dialog: Dialog, *, step: str, reply: str, data: dict | No
     ttl = get_settings().bot_dialog_ttl
     _save(State(openid, dialog.name, step, data or {}, time.time() + ttl, msg_id, reply), ttl + NOTICE_SECONDS)
     return reply
+
+
+async def running(openid: str) -> bool:
+    """Whether a dialog (or what is kept of one that ended) is waiting for the follower's next text."""
+    return bool(await get_autopipeline().execute("EXISTS", _key(openid)))
 
 
 def end(openid: str) -> None:

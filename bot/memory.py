@@ -6,7 +6,7 @@ import json
 import time
 from typing import Any
 
-from core.redis import get_redis
+from core.redis import get_autopipeline, get_redis
 from core.settings import get_settings
 
 HISTORY_SECONDS = 2 * 24 * 3600
@@ -14,15 +14,21 @@ TURN_CHARS = 500  # a long answer is kept as its start
 ANSWER_SECONDS = 24 * 3600  # feedback on an answer is taken this long after it
 
 
-def record_turns(openid: str, *turns: tuple[str, str]) -> None:
+# Append the turns, keep the last ARGV[1], renew the expiry: one command in the webhook's pipeline.
+_RECORD = """
+redis.call('RPUSH', KEYS[1], unpack(ARGV, 3))
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[1]), -1)
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+"""
+
+
+async def record_turns(openid: str, *turns: tuple[str, str]) -> None:
     """Append (who, text) turns, `who` being "user" or "bot"; only the last BOT_HISTORY_SIZE are kept."""
-    key, now = f"bot:history:{openid}", int(time.time())
-    pipe = get_redis().pipeline(transaction=False)
-    for who, text in turns:
-        pipe.rpush(key, json.dumps({"who": who, "text": text[:TURN_CHARS], "at": now}, ensure_ascii=False))
-    pipe.ltrim(key, -get_settings().bot_history_size, -1)
-    pipe.expire(key, HISTORY_SECONDS)
-    pipe.execute()
+    now = int(time.time())
+    await get_autopipeline().execute(
+        "EVAL", _RECORD, 1, f"bot:history:{openid}", get_settings().bot_history_size, HISTORY_SECONDS,
+        *(json.dumps({"who": who, "text": text[:TURN_CHARS], "at": now}, ensure_ascii=False)
+          for who, text in turns))
 
 
 def recent_turns(openid: str) -> list[dict[str, Any]]:

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 
 import redis.exceptions
@@ -13,16 +13,16 @@ from fastapi import APIRouter, Request, Response
 from core.metrics import WEBHOOK_LATENCY, WEBHOOK_REQUESTS
 from core.redis import get_autopipeline
 from core.settings import get_settings
-from wechat.messages import Answer, Inbound, as_text
 from webhooks import dedupe
 from webhooks.protocol import MAX_BODY, Codec, Rejected, check_signature, render
 from webhooks.routing import route
+from wechat.messages import Answer, Inbound, as_text
 
 log = logging.getLogger(__name__)
 SUCCESS = "success"  # what WeChat expects when there is no passive reply
 DRAIN = 16 * MAX_BODY  # beyond this the connection is simply dropped
 SORRY = Answer(text="系统繁忙，请稍后再试。")
-_handlers = ThreadPoolExecutor(max_workers=32, thread_name_prefix="handler")
+_running_late: set[asyncio.Future] = set()  # answers past their budget, held until they are queued
 
 
 @lru_cache
@@ -104,14 +104,21 @@ async def _reply(msg: Inbound, budget: float) -> tuple[str, str]:
 
 
 async def _handle(msg: Inbound, budget: float) -> tuple[str, str]:
-    future = _handlers.submit(route(msg), msg)
-    done, _ = await asyncio.wait([asyncio.wrap_future(future)], timeout=budget)
+    """Async handlers run on the event loop; plain functions (database work, search) in a thread."""
+    handler = route(msg)
+    if inspect.iscoroutinefunction(handler):
+        running = asyncio.ensure_future(handler(msg))
+    else:
+        running = asyncio.ensure_future(asyncio.to_thread(handler, msg))
+    done, _ = await asyncio.wait([running], timeout=budget)
     if not done:
-        future.add_done_callback(lambda f: _send_late(msg.openid, f))
+        late = asyncio.ensure_future(_answer_late(msg, running))
+        _running_late.add(late)
+        late.add_done_callback(_running_late.discard)
         log.info("handler over budget; answering later", extra={"openid": msg.openid, "route": msg.route})
         return SUCCESS, "late"
     try:
-        answer = future.result()
+        answer = running.result()
     except Exception:
         log.exception("handler failed", extra={"openid": msg.openid, "route": msg.route})
         answer, outcome = SORRY, "error"
@@ -128,13 +135,21 @@ router.add_route("/wechat", verify, methods=["GET"], include_in_schema=False)
 router.add_route("/wechat", receive, methods=["POST"], include_in_schema=False)
 
 
-def _send_late(openid: str, future: Future) -> None:
-    """Runs in the handler thread when a slow handler finishes: its answer goes out from a worker."""
-    if future.exception() is not None or future.result() is None:
+async def _answer_late(msg: Inbound, running: asyncio.Future) -> None:
+    """A slow handler's answer goes out from a worker as a customer-service message."""
+    try:
+        answer = await running
+    except Exception:
+        log.exception("handler failed after its budget", extra={"openid": msg.openid, "route": msg.route})
         return
+    if answer is not None:
+        await asyncio.to_thread(_queue_late, msg.openid, as_text(answer))
+
+
+def _queue_late(openid: str, text: str) -> None:
     from wechat.tasks import send_text  # imports the Celery app only where it is needed
 
     try:
-        send_text.delay(openid, as_text(future.result()))
-    except Exception:  # noqa: BLE001 - the broker being down must not kill the handler thread
+        send_text.delay(openid, text)
+    except Exception:
         log.exception("late answer not queued", extra={"openid": openid})
