@@ -109,6 +109,10 @@ def test_send(*, session: Session, campaign: Campaign, staff: StaffUser) -> Test
             answer = client.send_template(openid=staff.openid, template_id=campaign.template_id or s.push_template_id,
                                           data=message.template_data(s.push_template_fields), url=url)
             msgid = answer.get("msgid")
+        elif campaign.channel is Channel.mass_tag:  # WeChat's own preview of a mass message
+            answer = client.post("message/mass/preview", data={
+                "touser": staff.openid, "msgtype": "text", "text": {"content": message.text(url)}})
+            msgid = answer.get("msg_id")
         else:
             client.message.send_text(staff.openid, "【测试】" + message.text(url))
             msgid = None

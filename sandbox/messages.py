@@ -1,4 +1,5 @@
-"""message/template/send, message/custom/send, message/mass/sendall and message/mass/send."""
+"""message/template/send, message/custom/send, message/mass/sendall, message/mass/send and
+message/mass/preview."""
 from __future__ import annotations
 
 import random
@@ -103,14 +104,35 @@ def mass_send(call: Call) -> Json:
     return _mass(call, [call.openid(o) for o in dict.fromkeys(touser)])
 
 
-def _mass(call: Call, openids: list[str]) -> Json:
-    state, knobs, body = call.state, call.state.knobs, call.body
-    msgtype = body.get("msgtype")
+@api.route("message/mass/preview", body=True)
+def mass_preview(call: Call) -> Json:
+    """A mass message shown to one follower only (staff checking it): no quota, no receipt."""
+    state = call.state
+    touser = call.openid(call.body.get("touser"))
+    msgtype, content = _mass_content(call)
+    if not state.is_following(touser):
+        raise ApiError(43004)
+    msg_id = next(state.msgids)
+    state.add_entry([touser], {
+        "dir": "out", "kind": "preview", "touser": touser, "msgid": msg_id, "status": "success",
+        "text": message_text(msgtype, content), "body": call.body}, record=True)
+    state.stats["preview"] += 1
+    return {**OK, "msg_id": msg_id}
+
+
+def _mass_content(call: Call) -> tuple[str, Json]:
+    msgtype = call.body.get("msgtype")
     if msgtype not in MASS_TYPES:
         raise ApiError(40008)
-    content = call.object(body.get(msgtype))
+    content = call.object(call.body.get(msgtype))
     if msgtype == "text" and not str(content.get("content", "")).strip():
         raise ApiError(44004)
+    return msgtype, content
+
+
+def _mass(call: Call, openids: list[str]) -> Json:
+    state, knobs, body = call.state, call.state.knobs, call.body
+    msgtype, content = _mass_content(call)
     clientmsgid = body.get("clientmsgid")
     if clientmsgid is not None:
         clientmsgid = str(clientmsgid)

@@ -23,7 +23,7 @@ OLD_TOKEN_GRACE = 300  # after a refresh WeChat keeps the previous token valid f
 CONVERSATION_LENGTH = 1000
 MAX_CONVERSATIONS = 50_000  # least recently active followers' conversations are forgotten first
 BEIJING = 8 * 3600  # quotas reset at midnight China time
-SENT_KINDS = frozenset({"template", "custom", "mass"})  # what the account sent through the API
+SENT_KINDS = frozenset({"template", "custom", "mass", "preview"})  # what the account sent through the API
 
 
 @dataclass

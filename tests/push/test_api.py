@@ -101,6 +101,25 @@ def _approved(client, headers, ids, **body) -> int:
     return cid
 
 
+@pytest.mark.parametrize(("channel", "kind"), [("custom", "custom"), ("mass_tag", "preview")])
+def test_the_test_send_goes_by_the_campaigns_own_channel(world, channel, kind):
+    client, headers, ids, state = world
+    cid = _create(client, headers, ids, channel=channel)
+    sent = _post(client, headers, "author", cid, "test-send")
+    assert sent.status_code == 200, sent.text
+    [message] = state.sent(touser="oStaffAuthor001")
+    assert message["kind"] == kind and f"/p/{ids['policy']}" in message["text"]
+
+
+def test_a_test_send_wechat_refuses_is_reported_and_does_not_count(world):
+    client, headers, ids, state = world
+    cid = _create(client, headers, ids, channel="mass_tag")
+    state.knobs.unfollowed.add("oStaffAuthor001")
+    refused = _post(client, headers, "author", cid, "test-send")
+    assert refused.status_code == 422 and "43004" in refused.json()["detail"]["message"]
+    assert _post(client, headers, "author", cid, "submit").status_code == 422  # still no test send
+
+
 def test_the_author_cannot_approve_and_neither_can_an_editor(world):
     client, headers, ids, _ = world
     cid = _create(client, headers, ids)

@@ -125,6 +125,19 @@ def test_mass_send_by_openids_and_tag(sb):
     assert "oPolicyDemoCitizen0002" in sent(sb, kind="mass")[0]["touser"]
 
 
+def test_mass_preview_reaches_one_follower_without_using_the_monthly_quota(make_sandbox):
+    sb = make_sandbox(mass_monthly_limit=1)
+    preview = sb.api("message/mass/preview", {"touser": USER, "msgtype": "text", "text": {"content": "预览"}})
+    assert preview["errcode"] == 0 and isinstance(preview["msg_id"], int)
+    [record] = sent(sb, kind="preview")
+    assert record["touser"] == USER and record["text"] == "预览"
+    assert sb.api("message/mass/sendall", {"filter": {"is_to_all": True}, "msgtype": "text",
+                                           "text": {"content": "x"}})["errcode"] == 0
+    sb.knobs(unfollowed=[USER])
+    assert sb.api("message/mass/preview", {"touser": USER, "msgtype": "text",
+                                           "text": {"content": "x"}})["errcode"] == 43004
+
+
 @pytest.mark.parametrize("path, body, errcode", [
     ("message/mass/send", {"touser": ["oUserT0000001"], "msgtype": "text", "text": {"content": "x"}}, 40130),
     ("message/mass/send", {"touser": "oUserT0000001", "msgtype": "text", "text": {"content": "x"}}, 47001),
@@ -135,6 +148,9 @@ def test_mass_send_by_openids_and_tag(sb):
     ("message/mass/sendall", {"filter": {"is_to_all": True}, "msgtype": "news", "news": {}}, 40008),
     ("message/mass/sendall", {"filter": {"is_to_all": True}, "msgtype": "text", "text": {"content": ""}}, 44004),
     ("message/mass/sendall", {"msgtype": "text", "text": {"content": "x"}}, 47001),
+    ("message/mass/preview", {"touser": "bad", "msgtype": "text", "text": {"content": "x"}}, 40003),
+    ("message/mass/preview", {"touser": USER, "msgtype": "news", "news": {}}, 40008),
+    ("message/mass/preview", {"touser": USER, "msgtype": "text", "text": {"content": " "}}, 44004),
 ])
 def test_mass_send_rejects(sb, path, body, errcode):
     assert sb.api(path, body)["errcode"] == errcode
