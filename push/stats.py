@@ -2,6 +2,8 @@
 
 A follower counts once per group however many of their bound enterprises fall into it; followers
 bound to no enterprise count under their own park (from its QR code) and under "unknown" industry.
+A mass send reaches one WeChat tag, one park or one industry section, and WeChat counts it as a whole:
+its breakdown is that one group with WeChat's counts.
 """
 from __future__ import annotations
 
@@ -9,10 +11,12 @@ from sqlalchemy import case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from push import service
-from push.models import Delivery, DeliveryStatus
+from push.exceptions import NotReady
+from push.models import Campaign, Channel, Delivery, DeliveryStatus
 from push.schemas import BreakdownRow, CampaignStats
 from subscriptions import reference
-from subscriptions.models import Enterprise, EnterpriseBinding, Follower, Park
+from subscriptions.models import Enterprise, EnterpriseBinding, Follower, Park, WeChatTag
+from subscriptions.segments import SegmentFilterError
 
 SENT = (DeliveryStatus.sent, DeliveryStatus.delivered, DeliveryStatus.blocked)
 
@@ -25,6 +29,9 @@ def _measures():
 
 
 def campaign_stats(*, session: Session, campaign_id: int) -> CampaignStats:
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is not None and campaign.channel is Channel.mass_tag:
+        return _mass_stats(session=session, campaign=campaign)
     joined = (select().select_from(Delivery)
               .join(Follower, Follower.id == Delivery.follower_id)
               .outerjoin(EnterpriseBinding, EnterpriseBinding.follower_id == Delivery.follower_id)
@@ -49,3 +56,23 @@ def campaign_stats(*, session: Session, campaign_id: int) -> CampaignStats:
                           delivered=d, opened=o) for pid, t, s, d, o in by_park]
     return CampaignStats(counts=service.counts(session=session, campaign_id=campaign_id),
                          by_industry=industry, by_park=sorted(parks, key=lambda r: -r.targeted))
+
+
+def _mass_stats(*, session: Session, campaign: Campaign) -> CampaignStats:
+    counts = service.counts(session=session, campaign_id=campaign.id)
+    try:
+        tag_id = service.mass_tag_id(session=session, campaign=campaign)
+    except (NotReady, SegmentFilterError):  # its park was deleted since: the group has no name any more
+        tag_id = None
+    tag = session.scalar(select(WeChatTag).where(WeChatTag.tag_id == tag_id)) if tag_id is not None else None
+    if tag is None:
+        return CampaignStats(counts=counts, by_industry=[], by_park=[])
+    if tag.park_id is not None:
+        key, label = str(tag.park_id), session.get(Park, tag.park_id).name
+    else:
+        section = reference.sections().get(tag.section)
+        key, label = tag.section, section.name if section else "未知行业"
+    row = BreakdownRow(key=key, label=label, targeted=counts.targeted, sent=counts.sent,
+                       delivered=counts.delivered, opened=counts.opened)
+    return CampaignStats(counts=counts, by_industry=[] if tag.park_id is not None else [row],
+                         by_park=[row] if tag.park_id is not None else [])

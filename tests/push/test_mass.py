@@ -132,7 +132,23 @@ def test_the_receipt_brings_wechats_counts_to_the_campaign(eng, worker):
     counts = detail["counts"]
     assert detail["mass_status"] == "send success" and detail["mass_msg_id"] == sent["msgid"]
     assert (counts["targeted"], counts["sent"], counts["delivered"], counts["failed"], counts["skipped"]) == (5, 3, 3, 1, 1)
-    assert web.get(f"/api/campaigns/{cid}/stats", headers=headers).json()["counts"] == counts
+    stats = web.get(f"/api/campaigns/{cid}/stats", headers=headers).json()
+    assert stats["counts"] == counts and stats["by_industry"] == []
+    [park] = stats["by_park"]  # the tag's park, with WeChat's counts
+    assert park["key"] == str(park_id) and (park["targeted"], park["sent"], park["delivered"]) == (5, 3, 3)
+
+
+def test_a_mass_campaign_whose_park_was_deleted_has_counts_but_no_breakdown(eng):
+    from push.stats import campaign_stats
+
+    park_id, _, _ = tagged_parks(2)
+    cid = approved_mass(park_id).id
+    with session_scope() as s:
+        assert [r.key for r in campaign_stats(session=s, campaign_id=cid).by_park] == [str(park_id)]
+        s.delete(s.get(Park, park_id))
+    with session_scope() as s:
+        stats = campaign_stats(session=s, campaign_id=cid)
+        assert stats.by_park == [] and stats.by_industry == [] and stats.counts.targeted == 0
 
 
 def test_a_used_up_monthly_quota_stops_the_campaign_and_says_why(eng, worker):
