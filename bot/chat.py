@@ -32,7 +32,7 @@ async def converse(openid: str, text: str, msg_id: str | None) -> str:
     reply = None if in_dialog else commands.fixed_reply(text)
     if reply is None:
         reply = await asyncio.to_thread(_reply, openid, text, msg_id, in_dialog)
-    await memory.record_turns(openid, ("user", text), ("bot", reply))
+    memory.record_turns(openid, ("user", text), ("bot", reply))
     return reply
 
 

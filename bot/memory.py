@@ -22,10 +22,11 @@ redis.call('EXPIRE', KEYS[1], ARGV[2])
 """
 
 
-async def record_turns(openid: str, *turns: tuple[str, str]) -> None:
-    """Append (who, text) turns, `who` being "user" or "bot"; only the last BOT_HISTORY_SIZE are kept."""
+def record_turns(openid: str, *turns: tuple[str, str]) -> None:
+    """Append (who, text) turns, `who` being "user" or "bot"; only the last BOT_HISTORY_SIZE are kept.
+    Called on the event loop; queued with the next Redis batch, not awaited."""
     now = int(time.time())
-    await get_autopipeline().execute(
+    get_autopipeline().send(
         "EVAL", _RECORD, 1, f"bot:history:{openid}", get_settings().bot_history_size, HISTORY_SECONDS,
         *(json.dumps({"who": who, "text": text[:TURN_CHARS], "at": now}, ensure_ascii=False)
           for who, text in turns))

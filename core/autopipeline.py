@@ -5,7 +5,9 @@ command goes out at once. Replies come back raw (no redis-py response callbacks)
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
+from functools import partial
 from typing import Any
 
 import hiredis
@@ -13,6 +15,7 @@ import redis.asyncio as aredis
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ResponseError
 
+log = logging.getLogger(__name__)
 REPLY_SECONDS = 10  # a batch whose replies take longer than this fails, and its connection is dropped
 
 
@@ -24,12 +27,20 @@ class AutoPipeline:
         self._flushing = False
 
     async def execute(self, *args: Any) -> Any:
+        return await self._enqueue(args)
+
+    def send(self, *args: Any) -> None:
+        """Queue a command whose reply nobody waits for (it goes out with the next batch); a failure
+        is logged."""
+        self._enqueue(args).add_done_callback(partial(_log_failure, args[0]))
+
+    def _enqueue(self, args: tuple) -> asyncio.Future:
         future = asyncio.get_running_loop().create_future()
         self._queue.append((args, future))
         if not self._flushing:
             self._flushing = True
             asyncio.get_running_loop().create_task(self._flush())
-        return await future
+        return future
 
     async def _flush(self) -> None:
         try:
@@ -66,3 +77,8 @@ class AutoPipeline:
             await conn.disconnect()
             await self._pool.release(conn)
             raise
+
+
+def _log_failure(command: str, future: asyncio.Future) -> None:
+    if future.exception() is not None:
+        log.warning("redis command failed", extra={"command": command, "error": str(future.exception())})

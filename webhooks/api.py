@@ -99,7 +99,7 @@ async def _reply(msg: Inbound, budget: float) -> tuple[str, str]:
         return earlier or SUCCESS, "retry"
     reply, outcome = await _handle(msg, budget)
     if r is not None:
-        await dedupe.store(r, msg.dedupe_key, reply)
+        dedupe.store(r, msg.dedupe_key, reply)
     return reply, outcome
 
 

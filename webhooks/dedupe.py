@@ -25,8 +25,9 @@ async def claim(r: AutoPipeline, key: str, openid: str, at: int) -> str | None:
     return await r.execute("EVAL", _CLAIM, 2, f"wx:dedupe:{key}", LAST_SEEN_KEY, PENDING, openid, at, TTL)
 
 
-async def store(r: AutoPipeline, key: str, reply: str) -> None:
-    await r.execute("SET", f"wx:dedupe:{key}", reply, "EX", TTL)
+def store(r: AutoPipeline, key: str, reply: str) -> None:
+    """Queued, not awaited: it reaches Redis with the next batch, long before WeChat's first retry."""
+    r.send("SET", f"wx:dedupe:{key}", reply, "EX", TTL)
 
 
 async def wait_for_reply(r: AutoPipeline, key: str, budget: float) -> str | None:

@@ -64,3 +64,16 @@ async def _client_id(client, connection) -> int:
         if entry["laddr"].endswith(f":{port}") or entry["addr"].endswith(f":{port}"):
             return int(entry["id"])
     raise AssertionError("connection not found in CLIENT LIST")
+
+
+def test_a_command_sent_without_waiting_lands_in_order_and_its_failure_is_logged(caplog):
+    async def work(r, client):
+        await client.delete("ap:c")
+        await client.set("ap:str", "text")
+        r.send("SET", "ap:c", "queued")
+        r.send("LPUSH", "ap:str", "x")  # WRONGTYPE: nobody waits for it, so it is logged
+        return await r.execute("GET", "ap:c")  # queued after the sends: sees them done
+
+    assert run(_with_pipeline(work)) == "queued"
+    [failure] = [rec for rec in caplog.records if rec.getMessage() == "redis command failed"]
+    assert failure.command == "LPUSH" and "WRONGTYPE" in failure.error
