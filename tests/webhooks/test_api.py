@@ -175,6 +175,28 @@ def test_slow_handler_answers_success_then_queues_the_answer(client, monkeypatch
     assert json.loads(__import__("base64").b64decode(queued[0]["body"]))[0] == ["oGus000001", "late answer"]
 
 
+def test_a_handler_failing_after_its_budget_is_logged_and_sends_nothing(client, monkeypatch, caplog):
+    monkeypatch.setenv("WECHAT_REPLY_BUDGET", "0.2")
+    from core.settings import get_settings
+
+    get_settings.cache_clear()
+
+    async def slow_then_fails(_msg):
+        import asyncio
+
+        await asyncio.sleep(0.4)
+        raise RuntimeError("lookup broke")
+
+    monkeypatch.setitem(routing.ROUTES, "text", slow_then_fails)
+    assert post(client, wx.message("oGus000002", Content="slow")).text == "success"
+    deadline = time.time() + 5
+    while time.time() < deadline and not any(r.getMessage() == "handler failed after its budget"
+                                             for r in caplog.records):
+        time.sleep(0.05)
+    assert any(r.getMessage() == "handler failed after its budget" for r in caplog.records)
+    assert redis.Redis.from_url(TEST_REDIS_URL).llen("celery") == 0
+
+
 def test_failing_handler_gets_a_polite_reply_not_500(client, monkeypatch):
     monkeypatch.setitem(routing.ROUTES, "text", lambda m: 1 / 0)
     r = post(client, wx.message(Content="x"))
