@@ -102,6 +102,18 @@ def training(pool: list[Pool], dev: list[dict]) -> list[tuple[np.ndarray, list[i
     return [(x, [r for r, doc_id in enumerate(ids) if doc_id in q["kb"]]) for (ids, x), q in zip(pool, dev)]
 
 
+def own_questions(index: Index) -> list[tuple[np.ndarray, list[int]]]:
+    """Each FAQ entry's own question as a query that it answers, with its candidates' features. The dev questions
+    are all paraphrases: weights fitted on them alone can learn to mistrust a candidate that covers every word
+    of the query, and then fail people who type (or paste) an FAQ question as it is. This checks for that."""
+    out = []
+    for doc in index.docs:
+        if doc.kind == "faq":
+            top, x = index.candidates(doc.title)
+            out.append((x, [r for r, i in enumerate(top) if index.docs[i].id == doc.id]))
+    return out
+
+
 def answer(pool: Pool, weights: np.ndarray) -> tuple[list[str], float]:
     """Re-ranked ids and the top one's confidence, as Index.search does with `weights`."""
     ids, x = pool
@@ -123,6 +135,7 @@ def report(label: str, ranked: list[list[str]], conf: list[float], dev: list[dic
 def quality(index: Index, dev: list[dict], folds: int = 5, repeats: int = 4) -> None:
     pool = pools(index, dev)
     examples = training(pool, dev)
+    own = own_questions(index)
     n_ans = sum(1 for q in dev if q["kb"])
     recall = sum(1 for (_, right), q in zip(examples, dev) if q["kb"] and right) / n_ans
     print(f"{n_ans} answerable and {len(dev) - n_ans} no-answer questions; first stage has the answer among its "
@@ -153,6 +166,11 @@ def quality(index: Index, dev: list[dict], folds: int = 5, repeats: int = 4) -> 
         print(f"  held out at {t:.2f}: confident wrong {cw:.3f}  refused answerable {refused:.3f}  "
               f"answered wrong {wrong:.3f}")
     refit = rerank.fit(examples)
+    for label, w in (("refit", refit), ("weights in use", rerank.WEIGHTS)):
+        probs = [rerank.probabilities(rerank.scores(x, w)) for x, _ in own]
+        top1 = np.mean([int(np.argmax(p)) in right for p, (_, right) in zip(probs, own)])
+        sure = np.mean([p.max() >= retrieval.CONFIDENCE_THRESHOLD for p in probs])
+        print(f"each FAQ entry's own question asked as it is, {label}: top-1 {top1:.3f}  confident {sure:.3f}")
     full = [answer(p, refit) for p in pool]
     report("full dev (fitted on all of it)", [ids for ids, _ in full], [c for _, c in full], dev)
     in_use = [answer(p, rerank.WEIGHTS) for p in pool]
