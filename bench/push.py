@@ -194,7 +194,7 @@ def run_campaign(label: str, park_ids: list[int], expected: int, workers: Worker
     cid = approved_campaign(park_ids)
     workers.reset_peaks()
     started = launch(cid)
-    killed = False
+    killed, shown = False, 0
     while status(cid) != "finished":
         time.sleep(0.2)
         if kill_at is not None and not killed:
@@ -204,8 +204,13 @@ def run_campaign(label: str, park_ids: list[int], expected: int, workers: Worker
                 workers.start("w1")  # restarted at once; its lost batch is re-sent after the lease
                 killed = True
                 print(f"  [{label}] w1 SIGKILLed at {sent:,} sent (t={time.monotonic() - started:.1f} s), restarted")
-        if time.monotonic() - started > 1800:
-            raise TimeoutError(f"{label}: campaign {cid} still {status(cid)} after 30 min")
+        waited = time.monotonic() - started
+        if waited > max(1800, expected / 100):  # slower than 100 deliveries/s: something is stuck
+            raise TimeoutError(f"{label}: campaign {cid} still {status(cid)} after {waited:.0f} s")
+        if waited // 60 > shown:
+            shown = waited // 60
+            sent = httpx.get(f"{admin}/stats").json()["sent"]["template"]
+            print(f"  [{label}] {sent:,} sent at t={waited:.0f} s", flush=True)
     elapsed = time.monotonic() - started
     return {"campaign": cid, "elapsed": elapsed, "rate": expected / elapsed, "peak_total": workers.peak_total,
             "peak": dict(workers.peak)}
