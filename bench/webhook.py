@@ -2,6 +2,11 @@
 
     .venv/bin/python bench/webhook.py [--seconds 10] [--connections 50]
 
+Rows `plain` and `safe` send `你好` (a chat keyword). With the FAQ knowledge base
+(../shared/data/faq-kb.csv) imported first, rows `answered` send a question it answers (the search,
+the question log written), rows `handover` one it cannot (the search, then the question queued for
+staff with the follower's conversation: three database writes).
+
 Needs `wrk` (Debian: apt-get install wrk) and Redis (REDIS_URL, default the local one, db 13).
 Every request is a distinct text message (its own MsgId), signed as WeChat signs it; in safe mode
 each body is encrypted beforehand, so the load generator only replays bytes. The server answers
@@ -14,6 +19,8 @@ import argparse
 import hashlib
 import os
 import re
+import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -26,6 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from tests.live import free_port, process  # noqa: E402
 
+KB = ROOT.parent / "shared" / "data" / "faq-kb.csv"
+TEXTS = {"plain": "你好", "safe": "你好", "answered": "怎样提出申请", "handover": "明天的天气怎么样"}
 TOKEN, APPID, AES = "benchToken", "wxbench000000001", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 LUA = r"""
 local queries, bodies, n = {}, {}, 0
@@ -51,21 +60,21 @@ def sign(*parts: str) -> str:
     return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
 
 
-def text_xml(i: int, ts: int) -> str:
+def text_xml(i: int, ts: int, text: str) -> str:
     return (f"<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[oBench{i % 5000:06d}]]>"
             f"</FromUserName><CreateTime>{ts}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-            f"<Content><![CDATA[你好]]></Content><MsgId>{ts}{i:09d}</MsgId></xml>")
+            f"<Content><![CDATA[{text}]]></Content><MsgId>{ts}{i:09d}</MsgId></xml>")
 
 
-def requests_file(tmp: Path, mode: str, count: int) -> Path:
+def requests_file(tmp: Path, mode: str, count: int, text: str) -> Path:
     """One request a line, `query<TAB>body`, each a distinct message signed as WeChat signs it."""
     ts, nonce = int(time.time()), "20261126"
     query = f"signature={sign(TOKEN, str(ts), nonce)}&timestamp={ts}&nonce={nonce}&openid=oBench"
     crypto = WeChatCrypto(TOKEN, AES, APPID)
-    path = tmp / f"{mode}.txt"
+    path = tmp / f"{mode}-{hashlib.sha1(text.encode()).hexdigest()[:8]}.txt"
     with path.open("w") as fh:
         for i in range(count):
-            xml, line_query = text_xml(i, ts), query
+            xml, line_query = text_xml(i, ts, text), query
             if mode == "safe":  # msg_signature covers the ciphertext, so every line has its own
                 sealed = crypto.encrypt_message(xml, nonce, str(ts))
                 enc = re.search(r"<Encrypt><!\[CDATA\[(.*?)\]\]>", sealed).group(1)
@@ -98,33 +107,45 @@ def main() -> None:
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13")
     threads = 2
     count = args.seconds * 6000  # more distinct messages than the server can take in the run
+    seeded = tmp / "kb.db"
+    subprocess.run([sys.executable, "-m", "cli.main", "import", "faq", str(KB)], cwd=ROOT, check=True,
+                   capture_output=True, env={**os.environ, "DATABASE_URL": f"sqlite:///{seeded}",
+                                             "REDIS_URL": redis_url, "DATA_DIR": str(tmp)})
+    with sqlite3.connect(seeded) as conn:  # into the file itself, so that copies of it hold the KB
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     rows = []
-    for mode in ("plain", "safe"):
+    for mode, text in TEXTS.items():
         script = tmp / f"{mode}.lua"
-        script.write_text(LUA % {"requests": requests_file(tmp, mode, count), "threads": threads})
+        lines = requests_file(tmp, "safe" if mode == "safe" else "plain", count, text)
+        script.write_text(LUA % {"requests": lines, "threads": threads})
         for procs in (1, 2):
             result = {}
             for target, app in (("webhook", "server:app"), ("ceiling", "bench.ceiling:app")):
                 subprocess.run(["redis-cli", "-u", redis_url, "flushdb"], capture_output=True)
                 port = free_port()
+                db = shutil.copy(seeded, tmp / f"{target}-{mode}-{procs}.db")
                 env = {"WECHAT_TOKEN": TOKEN, "WECHAT_APPID": APPID, "REDIS_URL": redis_url,
                        "WECHAT_AES_KEY": AES if mode == "safe" else "", "LOG_LEVEL": "WARNING",
-                       "DATABASE_URL": f"sqlite:///{tmp}/bench.db", "DATA_DIR": str(tmp)}
+                       "DATABASE_URL": f"sqlite:///{db}", "DATA_DIR": str(tmp)}
                 cmd = [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--workers", str(procs),
                        "--log-level", "warning", "--no-access-log"]
                 with process(cmd, env, f"http://127.0.0.1:{port}/healthz"):
                     wrk(f"http://127.0.0.1:{port}", script, 2, args.connections, threads)  # warm-up
                     result[target] = wrk(f"http://127.0.0.1:{port}", script, args.seconds, args.connections,
                                          threads)
+            if mode in ("answered", "handover"):  # what the chat did with them, from its question log
+                with sqlite3.connect(tmp / f"webhook-{mode}-{procs}.db") as conn:
+                    result["outcomes"] = dict(conn.execute(
+                        "SELECT outcome, count(*) FROM asked_question GROUP BY outcome").fetchall())
             rows.append((mode, procs, result))
     print(f"\nwebhook vs bare FastAPI endpoint, {args.connections} connections, {args.seconds} s each, "
           f"{os.cpu_count()} cores shared with wrk")
-    print(f"{'mode':6} {'procs':>5} {'msg/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'ceiling/s':>10} "
+    print(f"{'mode':8} {'procs':>5} {'msg/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'ceiling/s':>10} "
           f"{'c.p99 ms':>8} {'ratio':>6} {'non-2xx':>7}")
     for mode, procs, r in rows:
         w, c = r["webhook"], r["ceiling"]
-        print(f"{mode:6} {procs:>5} {w['rps']:>8.0f} {w['p50']:>7.1f} {w['p99']:>7.1f} {c['rps']:>10.0f} "
-              f"{c['p99']:>8.1f} {w['rps'] / c['rps']:>6.2f} {w['non2xx']:>7}")
+        print(f"{mode:8} {procs:>5} {w['rps']:>8.0f} {w['p50']:>7.1f} {w['p99']:>7.1f} {c['rps']:>10.0f} "
+              f"{c['p99']:>8.1f} {w['rps'] / c['rps']:>6.2f} {w['non2xx']:>7}  {r.get('outcomes', '')}")
 
 
 if __name__ == "__main__":
