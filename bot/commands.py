@@ -18,11 +18,11 @@ class Command:
     run: Reply
 
 
+@dataclass(frozen=True)
 class _Fixed:
     """A reply that is the same for everyone: answered without a thread or a database."""
 
-    def __init__(self, reply: str) -> None:
-        self.reply = reply
+    reply: str
 
     def __call__(self, _openid: str) -> str:
         return self.reply

@@ -67,12 +67,9 @@ def _mass_stats(*, session: Session, campaign: Campaign) -> CampaignStats:
     tag = session.scalar(select(WeChatTag).where(WeChatTag.tag_id == tag_id)) if tag_id is not None else None
     if tag is None:
         return CampaignStats(counts=counts, by_industry=[], by_park=[])
-    if tag.park_id is not None:
-        key, label = str(tag.park_id), session.get(Park, tag.park_id).name
-    else:
-        section = reference.sections().get(tag.section)
-        key, label = tag.section, section.name if section else "未知行业"
-    row = BreakdownRow(key=key, label=label, targeted=counts.targeted, sent=counts.sent,
-                       delivered=counts.delivered, opened=counts.opened)
-    return CampaignStats(counts=counts, by_industry=[] if tag.park_id is not None else [row],
-                         by_park=[row] if tag.park_id is not None else [])
+    park = session.get(Park, tag.park_id) if tag.park_id is not None else None
+    section = reference.sections().get(tag.section) if park is None else None
+    row = BreakdownRow(key=str(park.id) if park else tag.section,
+                       label=park.name if park else section.name if section else "未知行业",
+                       targeted=counts.targeted, sent=counts.sent, delivered=counts.delivered, opened=counts.opened)
+    return CampaignStats(counts=counts, by_industry=[] if park else [row], by_park=[row] if park else [])

@@ -240,6 +240,16 @@ def test_mass_send_by_tag_is_refused_unless_the_segment_is_one_mirrored_tag(worl
     assert submit({"parks": [ids["park"]]}).json()["status"] == "submitted"
 
 
+def test_a_mass_campaign_to_an_industry_tag_is_broken_down_by_that_industry(world):
+    client, headers, ids, _ = world
+    with session_scope() as s:
+        s.add(WeChatTag(tag_id=102, name="行业·信息技术", section="I"))
+    cid = _approved(client, headers, ids, channel="mass_tag", segment_filter={"industries": ["I"]})
+    stats = client.get(f"/api/campaigns/{cid}/stats", headers=headers["analyst"]).json()
+    assert stats["by_park"] == [] and [(r["key"], r["targeted"]) for r in stats["by_industry"]] == [("I", 0)]
+    assert "信息" in stats["by_industry"][0]["label"]  # no receipt yet: WeChat's counts are still zero
+
+
 def test_the_cli_prints_a_campaigns_counts(world):
     from typer.testing import CliRunner
 
