@@ -58,7 +58,7 @@ def test_stats(sb):
     sb.template(template_id="NOPE")
     sb.api("message/mass/sendall", {"filter": {"is_to_all": True}, "msgtype": "text", "text": {"content": "x"}})
     stats = sb.client.get("/sandbox/stats").json()
-    assert stats["sent"] == {"custom": 0, "mass": 1, "template": 1}
+    assert stats["sent"] == {"custom": 0, "mass": 1, "preview": 0, "template": 1}
     assert stats["errors"] == {"40037": 1} and stats["tokens_issued"] == 1 and stats["tokens_valid"] == 1
     assert stats["today"]["template"] == 1 and stats["mass_this_month"] == 1 and stats["api_calls"] == 4
 
