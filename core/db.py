@@ -60,7 +60,9 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # Kept open, as many as the server's handler threads: overflow connections would be opened and closed
+    # again on every burst, and each opening costs PostgreSQL a new backend process.
+    return create_engine(url, pool_size=32, max_overflow=0, pool_pre_ping=True)
 
 
 @lru_cache
