@@ -171,6 +171,11 @@ def quality(index: Index, dev: list[dict], folds: int = 5, repeats: int = 4) -> 
         top1 = np.mean([int(np.argmax(p)) in right for p, (_, right) in zip(probs, own)])
         sure = np.mean([p.max() >= retrieval.CONFIDENCE_THRESHOLD for p in probs])
         print(f"each FAQ entry's own question asked as it is, {label}: top-1 {top1:.3f}  confident {sure:.3f}")
+    faqs = [doc for doc in index.docs if doc.kind == "faq"]
+    hits = [index.search(doc.title, 1) for doc in faqs]
+    top1 = np.mean([bool(h) and h[0].doc_id == doc.id for h, doc in zip(hits, faqs)])
+    sure = np.mean([bool(h) and h[0].confidence >= retrieval.CONFIDENCE_THRESHOLD for h in hits])
+    print(f"each FAQ entry's own question asked as it is, through the search: top-1 {top1:.3f}  confident {sure:.3f}")
     full = [answer(p, refit) for p in pool]
     report("full dev (fitted on all of it)", [ids for ids, _ in full], [c for _, c in full], dev)
     in_use = [answer(p, rerank.WEIGHTS) for p in pool]

@@ -124,6 +124,27 @@ def test_exact_question_ranks_first_with_confidence(index: Index) -> None:
     assert hits[0].confidence >= retrieval.CONFIDENCE_THRESHOLD
 
 
+def test_question_as_written_is_answered_for_sure(index: Index) -> None:
+    # width, case, punctuation and spaces aside, the entry's own question: no doubt which entry it is
+    [hit] = index.search(" 企业申请稳岗返还，应满足什么条件？", k=1)
+    assert (hit.doc_id, hit.confidence) == ("f4", 1.0)
+    assert index.search("企业申请稳岗返还应满足什么条件呢", k=1)[0].confidence < 1.0  # one word more: ranked
+
+
+def test_similar_question_as_written_is_answered_for_sure() -> None:
+    similar = Doc("f7", "faq", "个体工商户如何办理营业执照?", "到政务服务中心或一网通办平台申请。",
+                  similar=["开个小店要办什么证"])
+    [hit] = Index.build([*DOCS, similar]).search("开个小店要办什么证？", k=1)
+    assert (hit.doc_id, hit.confidence) == ("f7", 1.0)
+
+
+def test_question_two_entries_share_is_ranked_not_certain() -> None:
+    twin = Doc("f8", "faq", "社会保障卡丢失后如何补办?", "也可以在手机上的电子社保卡中挂失。")
+    hits = Index.build([*DOCS, twin]).search("社会保障卡丢失后如何补办?")
+    assert {hits[0].doc_id, hits[1].doc_id} == {"f3", "f8"}
+    assert all(h.confidence < 1.0 for h in hits)
+
+
 def test_paraphrase_with_synonym_finds_entry(index: Index) -> None:
     hits = index.search("社保卡丢了咋办")
     assert hits[0].doc_id == "f3"
