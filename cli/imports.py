@@ -22,19 +22,21 @@ def enterprises(
 ) -> None:
     """Upsert enterprises by credit code; report every bad row. Exit 1 if any row failed (good rows
     are stored all the same), 2 if the file cannot be read (nothing is stored)."""
+    from core import tabular
     from subscriptions import importer
 
     raise typer.Exit(files.import_file(
         file, lambda session, path, progress: importer.import_enterprises(
             session=session, path_or_file=path, progress=progress),
-        action="enterprise.import", unreadable=(importer.ImportFileError,), all_or_nothing=False,
+        action="enterprise.import", unreadable=(tabular.FileError,), all_or_nothing=False,
         max_errors=max_errors))
 
 
 # --- policies and FAQ (policies) -------------------------------------------------------------------
 
 def _library_file_errors() -> tuple[type[Exception], ...]:
-    from policies import service, tabular
+    from core import tabular
+    from policies import service
 
     return tabular.FileError, service.PolicyError
 

@@ -9,8 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, HTTPException, Query, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 
+from core import tabular
 from core.imports import ImportReport
-from policies import faq, faq_import, policy_import, service, tabular
+from policies import faq, faq_import, policy_import, service
 from policies.models import FaqEntry, Policy, PolicyStatus
 from policies.schemas import (
     Completeness,
@@ -94,7 +95,7 @@ async def import_policies(session: DbSession, user: Editor, file: Annotated[Uplo
     data = await _upload(file)
     try:
         report = policy_import.import_policies(session=session, path=data, fmt=tabular.file_format(
-            data, file.filename or ""), actor_id=user.id, via="import")
+            file.filename or "", policy_import.FORMATS), actor_id=user.id, via="import")
     except (tabular.FileError, service.PolicyError) as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     audit(session=session, actor=user, action="policy.import", target=file.filename, rows=report.rows,
@@ -195,7 +196,7 @@ async def import_faq(session: DbSession, user: Editor, file: Annotated[UploadFil
     data = await _upload(file)
     try:
         report = faq_import.import_faq(session=session, path=data,
-                                       fmt=tabular.file_format(data, file.filename or ""))
+                                       fmt=tabular.file_format(file.filename or "", faq_import.FORMATS))
     except tabular.FileError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     audit(session=session, actor=user, action="faq.import", target=file.filename, rows=report.rows,

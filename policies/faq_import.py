@@ -16,12 +16,13 @@ import openpyxl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import tabular
 from core.imports import ImportReport, RowError
 from policies import content  # noqa: F401 - bumps the content version after commits
-from policies import tabular
 from policies.models import FaqEntry, Policy
 
 Progress = Callable[[int, int], None]  # (rows done, rows in all)
+FORMATS = ("xlsx", "csv")
 
 COLUMNS: dict[str, str] = {  # header -> field, in export order
     "编号": "external_id",
@@ -50,20 +51,16 @@ def import_faq(*, session: Session, path: tabular.Source, progress: Progress | N
     `path` is a file path or a binary file object (then give `fmt`, "xlsx" or "csv", unless it has a
     name). Raises tabular.FileError when the file as a whole cannot be used.
     """
-    fmt = fmt or tabular.file_format(path)
-    if fmt not in ("xlsx", "csv"):
-        raise tabular.FileError("FAQ 请使用 .xlsx 或 .csv 文件")
-    table = tabular.read(path, fmt, set(COLUMNS))
-    report = ImportReport(rows=len(table.rows), unknown_columns=[c for c in table.columns if c not in COLUMNS])
-    missing = [HEADER[f] for f in REQUIRED if HEADER[f] not in table.columns]
-    if missing:
-        raise tabular.FileError(f"表头缺少列：{'、'.join(missing)}（可用的列：{'、'.join(COLUMNS)}）")
-    present = [f for h, f in COLUMNS.items() if h in table.columns]
+    fmt = fmt or tabular.file_format(path, FORMATS)
+    with tabular.read(path, fmt, COLUMNS, required=[HEADER[f] for f in REQUIRED]) as sheet:
+        columns, items = sheet.columns, list(sheet.rows)
+    report = ImportReport(rows=len(items), unknown_columns=[c for c in columns if c not in COLUMNS])
+    present = [f for h, f in COLUMNS.items() if h in columns]
     policies = set(session.scalars(select(Policy.doc_number).where(Policy.doc_number.is_not(None))))
     rows = []
     seen_ids: dict[str, int] = {}
     seen_questions: dict[str, int] = {}
-    for number, cells in table.rows:
+    for number, cells in items:
         values = _validate(number, cells, present, policies, seen_ids, seen_questions, report.errors)
         if values is not None:
             rows.append(values)

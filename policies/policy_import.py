@@ -8,6 +8,7 @@ like an edit in the staff API.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -15,14 +16,16 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import tabular
 from core.imports import ImportReport, RowError
 from policies import content  # noqa: F401 - bumps the content version after commits
-from policies import service, tabular
+from policies import service
 from policies.models import PARTS, Policy, PolicyStatus
 from policies.schemas import InterpretationUpdate, PolicyCreate, PolicyUpdate
 from subscriptions import reference
 
 Progress = Callable[[int, int], None]  # (rows done, rows in all)
+FORMATS = ("xlsx", "json")
 
 COLUMNS: dict[str, str] = {  # header -> field, in the order of a template
     "标题": "title",
@@ -67,16 +70,18 @@ def import_policies(*, session: Session, path: tabular.Source, progress: Progres
 
     Raises tabular.FileError when the file as a whole cannot be used, and service.PolicyError (the caller
     rolls back) for the rare conflict only visible while writing, such as a cycle of revisions."""
-    fmt = fmt or tabular.file_format(path)
-    if fmt not in ("xlsx", "json"):
-        raise tabular.FileError("政策请使用 .xlsx 或 .json 文件")
-    table = tabular.read(path, fmt, set(COLUMNS))
-    report = ImportReport(rows=len(table.rows), unknown_columns=[c for c in table.columns if c not in ALIASES])
-    known = {ALIASES[c] for c in table.columns if c in ALIASES}
-    if missing := [HEADER[f] for f in REQUIRED if f not in known]:
+    fmt = fmt or tabular.file_format(path, FORMATS)
+    if fmt == "json":
+        columns, items = _json(path)
+    else:
+        with tabular.read(path, fmt, COLUMNS) as sheet:
+            columns, items = sheet.columns, list(sheet.rows)
+    report = ImportReport(rows=len(items), unknown_columns=[c for c in columns if c not in ALIASES])
+    known = {ALIASES[c] for c in columns if c in ALIASES}
+    if missing := [HEADER[f] for f in REQUIRED if f not in known]:  # JSON may name them in English
         raise tabular.FileError(f"表头缺少列：{'、'.join(missing)}（可用的列：{'、'.join(COLUMNS)}）")
 
-    rows = [(number, {ALIASES[k]: v for k, v in cells.items() if k in ALIASES}) for number, cells in table.rows]
+    rows = [(number, {ALIASES[k]: v for k, v in cells.items() if k in ALIASES}) for number, cells in items]
     existing = {p.doc_number: p for p in session.scalars(select(Policy).where(Policy.doc_number.is_not(None)))}
     names = {kind: _known_names(session, kind, rows) for kind in ("topics", "parks", "tags")}
     in_file = {tabular.cell(r.get("doc_number")): n for n, r in rows if tabular.cell(r.get("doc_number"))}
@@ -111,6 +116,26 @@ def import_policies(*, session: Session, path: tabular.Source, progress: Progres
     report.unchanged = sum(1 for v in changed.values() if v is False)
     session.flush()
     return report
+
+
+def _json(path: tabular.Source) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
+    """The columns and the items (numbered from 1) of a JSON list, a nested interpretation made flat."""
+    with tabular.opened(path) as raw:
+        data = raw.read()
+    try:
+        items = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise tabular.FileError(f"JSON 格式错误：{exc}") from exc
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise tabular.FileError("JSON 文件应为对象的列表 [{...}, ...]")
+    rows = []
+    for number, item in enumerate(items, start=1):
+        flat = dict(item)
+        nested = flat.pop("interpretation", None) or flat.pop("解读", None)
+        if isinstance(nested, dict):
+            flat.update(nested)
+        rows.append((number, flat))
+    return list(dict.fromkeys(k for _, flat in rows for k in flat)), rows
 
 
 def _guarded(number: int, write: Callable[[], Any]) -> Any:

@@ -18,9 +18,10 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from core import tabular
 from core.db import session_factory
 from core.settings import get_settings
-from policies import content, service, tabular
+from policies import content, service
 from policies.models import PARTS, FaqEntry, Policy
 from policies.retrieval import Doc, Index
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, HTTPException, Query, Response, UploadFile, status
@@ -12,6 +11,7 @@ from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 from wechatpy.exceptions import WeChatClientException
 
+from core import tabular
 from core.imports import ImportReport
 from staff.deps import DbSession, require
 from staff.models import Role, StaffUser
@@ -290,11 +290,11 @@ def export_enterprises(user: Editor, session: DbSession) -> FileResponse:
                          "are stored; every bad row is reported with its row number, column and reason.")
 def import_enterprises(user: Editor, file: Annotated[UploadFile, File(description=".xlsx or .csv")],
                        session: DbSession) -> ImportReport:
-    suffix = Path(file.filename or "").suffix.lower()
-    if suffix not in (".xlsx", ".csv"):
-        raise HTTPException(status.HTTP_400_BAD_REQUEST,
-                            f"无法判断文件格式“{file.filename}”，请上传 .xlsx 或 .csv 文件")
-    with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
+    try:
+        fmt = tabular.file_format(file.filename or "", importer.FORMATS)
+    except tabular.FileError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    with tempfile.NamedTemporaryFile(suffix=f".{fmt}") as tmp:
         copied = 0
         while chunk := file.file.read(2**20):
             copied += len(chunk)
@@ -305,7 +305,7 @@ def import_enterprises(user: Editor, file: Annotated[UploadFile, File(descriptio
         tmp.flush()
         try:
             report = importer.import_enterprises(session=session, path_or_file=tmp.name)
-        except importer.ImportFileError as exc:  # raising rolls the request's transaction back
+        except tabular.FileError as exc:  # raising rolls the request's transaction back
             raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
     audit(session=session, actor=user, action="enterprise.import", filename=file.filename, rows=report.rows,
           created=report.created, updated=report.updated, unchanged=report.unchanged,

@@ -7,29 +7,25 @@ changes nothing.
 """
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any
 
 import openpyxl
-import python_calamine
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from core import tabular
 from core.db import utcnow
 from core.imports import ImportReport, RowError
 from subscriptions import credit_code, reference
 from subscriptions.models import Enterprise, EnterpriseTag, Park, enterprise_tag_link
 
-Format = Literal["xlsx", "csv"]
 Progress = Callable[[int, int | None], None]  # (data rows read, total data rows if known)
-Source = str | Path | IO[bytes]
+FORMATS = ("xlsx", "csv")
 
 COLUMNS: dict[str, str] = {  # header -> field, in export order
     "统一社会信用代码": "credit_code",
@@ -43,15 +39,9 @@ COLUMNS: dict[str, str] = {  # header -> field, in export order
 }
 HEADER = {field: header for header, field in COLUMNS.items()}
 REQUIRED = ("credit_code", "name", "industry_code")
-TAG_SEPARATORS = re.compile(r"[、,，;；|｜]")
 _PHONE = re.compile(r"^[0-9+\-() 转]{5,32}$")
 _FIELDS = ("name", "industry_code", "park_id", "size", "contact_name", "contact_phone")
 BATCH = 1000
-_HEADER_SEARCH_ROWS = 10
-
-
-class ImportFileError(ValueError):
-    """The file as a whole cannot be imported (unreadable, wrong format, missing columns)."""
 
 
 @dataclass(slots=True)
@@ -62,21 +52,22 @@ class _Row:
     tag_ids: frozenset[int] | None  # None: the 标签 cell was empty
 
 
-def import_enterprises(*, session: Session, path_or_file: Source, fmt: Format | None = None,
+def import_enterprises(*, session: Session, path_or_file: tabular.Source, fmt: str | None = None,
                        progress: Progress | None = None, batch: int = BATCH) -> ImportReport:
     """Validate every row, report each bad one, upsert the good ones on the credit code.
 
-    `fmt` defaults to the file name's suffix. Flushes, does not commit.
+    `fmt` ("xlsx" or "csv") defaults to the file name's suffix. Raises tabular.FileError when the file as a
+    whole cannot be used (the caller rolls back). Flushes, does not commit.
     """
-    fmt = fmt or _guess_format(path_or_file)
+    fmt = fmt or tabular.file_format(path_or_file, FORMATS)
     parks = {name: id_ for id_, name in session.execute(select(Park.id, Park.name))}
     tags = {name: id_ for id_, name in session.execute(
         select(EnterpriseTag.id, EnterpriseTag.name).where(EnterpriseTag.active.is_(True)))}
     report = ImportReport()
     seen: dict[str, int] = {}
     pending: list[_Row] = []
-    with _rows(path_or_file, fmt) as (total, rows):
-        for number, cells in _readable(rows):
+    with tabular.read(path_or_file, fmt, COLUMNS, required=[HEADER[f] for f in REQUIRED]) as sheet:
+        for number, cells in sheet.rows:
             report.rows += 1
             row = _validate(number, cells, parks, tags, seen, report.errors)
             if row is not None:
@@ -85,40 +76,13 @@ def import_enterprises(*, session: Session, path_or_file: Source, fmt: Format | 
                 _store(session, pending, report)
                 pending.clear()
                 if progress:
-                    progress(report.rows, total)
+                    progress(report.rows, sheet.total)
         if pending:
             _store(session, pending, report)
     if progress:
         progress(report.rows, report.rows)
     session.flush()
     return report
-
-
-def _readable(rows: Iterator[tuple[int, dict[str, Any]]]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """The rows, with a file that turns unreadable part-way (bad bytes, broken quoting) reported as
-    ImportFileError: callers roll back, so nothing of such a file is stored."""
-    number = 0
-    try:
-        for number, cells in rows:
-            yield number, cells
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise ImportFileError(f"第{number + 1}行附近无法读取：{exc}") from exc
-
-
-def _guess_format(source: Source) -> Format:
-    name = str(source) if isinstance(source, str | Path) else getattr(source, "name", "") or ""
-    suffix = Path(name).suffix.lower().lstrip(".")
-    if suffix in ("xlsx", "csv"):
-        return suffix  # type: ignore[return-value]
-    raise ImportFileError(f"无法判断文件格式“{name}”，请上传 .xlsx 或 .csv 文件")
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
 
 
 def _validate(number: int, cells: dict[str, Any], parks: dict[str, int], tags: dict[str, int],
@@ -129,7 +93,7 @@ def _validate(number: int, cells: dict[str, Any], parks: dict[str, int], tags: d
     def fail(field: str, code: str, reason: str) -> None:
         errors.append(RowError(row=number, column=HEADER[field], code=code, reason=reason))
 
-    text = {field: _cell(cells.get(field)) for field in COLUMNS.values()}
+    text = {field: tabular.cell(cells.get(header)) for header, field in COLUMNS.items()}
     for field in REQUIRED:
         if not text[field]:
             fail(field, "missing_required", f"“{HEADER[field]}”不能为空")
@@ -151,7 +115,7 @@ def _validate(number: int, cells: dict[str, Any], parks: dict[str, int], tags: d
         values["name"] = text["name"]
     if text["industry_code"]:
         try:
-            values["industry_code"] = reference.normalize_division(cells.get("industry_code"))
+            values["industry_code"] = reference.normalize_division(cells.get(HEADER["industry_code"]))
         except ValueError as exc:
             fail("industry_code", "unknown_industry", str(exc))
     if text["park"]:
@@ -166,7 +130,7 @@ def _validate(number: int, cells: dict[str, Any], parks: dict[str, int], tags: d
             fail("size", "bad_size", str(exc))
     tag_ids: frozenset[int] | None = None
     if text["tags"]:
-        names = [t.strip() for t in TAG_SEPARATORS.split(text["tags"]) if t.strip()]
+        names = tabular.split_list(text["tags"])  # the separators of the policies' 企业标签 column
         if unknown := [t for t in names if t not in tags]:
             fail("tags", "unknown_tag", f"标签“{'、'.join(unknown)}”不存在或已停用")
         tag_ids = frozenset(tags[t] for t in names if t in tags)
@@ -237,93 +201,6 @@ def _store(session: Session, rows: list[_Row], report: ImportReport) -> None:
         links = [{"enterprise_id": ids[code], "tag_id": tid} for code, tag_ids in retag.items() for tid in tag_ids]
         if links:
             session.execute(enterprise_tag_link.insert(), links)
-
-
-# --- reading -----------------------------------------------------------------------------------
-
-class _RowSource:
-    """Context manager yielding (total data rows or None, iterator of (row number, {field: value}))."""
-
-    def __init__(self, source: Source, fmt: Format) -> None:
-        self.source, self.fmt = source, fmt
-        self._close: list[Callable[[], Any]] = []
-
-    def __enter__(self) -> tuple[int | None, Iterator[tuple[int, dict[str, Any]]]]:
-        try:
-            if self.fmt == "xlsx":
-                return self._xlsx()
-            if self.fmt == "csv":
-                return self._csv()
-            raise ImportFileError(f"不支持的格式“{self.fmt}”，请上传 .xlsx 或 .csv 文件")
-        except BaseException:
-            self.__exit__()
-            raise
-
-    def __exit__(self, *exc: object) -> None:
-        for close in reversed(self._close):
-            close()
-
-    def _xlsx(self) -> tuple[int | None, Iterator[tuple[int, dict[str, Any]]]]:
-        # calamine (Rust) reads a 100,000-row sheet in about a second; openpyxl takes half a minute
-        try:
-            wb = python_calamine.CalamineWorkbook.from_object(
-                str(self.source) if isinstance(self.source, Path) else self.source)
-            self._close.append(wb.close)
-            sheet = wb.get_sheet_by_index(0)
-        except Exception as exc:  # noqa: BLE001 - calamine raises several kinds for a bad file
-            raise ImportFileError(f"无法读取 Excel 文件：{exc}") from exc
-        first = (sheet.start[0] if sheet.start else 0) + 1  # the sheet row of the first row returned
-        rows = iter(sheet.iter_rows())
-        header_number, fields = _header(rows, first)
-        return sheet.height - (header_number - first + 1), _numbered(rows, header_number, fields)
-
-    def _csv(self) -> tuple[int | None, Iterator[tuple[int, dict[str, Any]]]]:
-        if isinstance(self.source, str | Path):
-            raw: IO[bytes] = open(self.source, "rb")  # noqa: SIM115 - closed in __exit__
-            self._close.append(raw.close)
-        else:
-            raw = self.source
-        head = raw.read(1 << 16)
-        raw.seek(0)
-        try:  # Excel on Chinese Windows saves CSV as GBK; everything else is UTF-8
-            codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-            encoding = "utf-8-sig"
-        except UnicodeDecodeError:
-            encoding = "gb18030"
-        text = io.TextIOWrapper(raw, encoding=encoding, newline="")
-        self._close.append(text.detach)  # leave a caller's file open
-        rows = csv.reader(text)
-        header_number, fields = _header(rows, 1)
-        return None, _numbered(rows, header_number, fields)
-
-
-_rows = _RowSource
-
-
-def _header(rows: Iterator[list[Any]], first: int) -> tuple[int, list[str | None]]:
-    """The header row's number and the field of each column; ImportFileError if columns are missing.
-
-    The header is the first row naming any known column, so title lines above it are skipped.
-    """
-    for number, cells in enumerate(rows, start=first):
-        names = [_cell(c) for c in cells]
-        fields = [COLUMNS.get(name) for name in names]
-        if not any(fields) and number < first + _HEADER_SEARCH_ROWS:
-            continue
-        missing = [HEADER[f] for f in REQUIRED if f not in fields]
-        if missing:
-            raise ImportFileError(f"第{number}行表头缺少列：{'、'.join(missing)}"
-                                  f"（表头应为 {'、'.join(COLUMNS)}）")
-        return number, fields
-    raise ImportFileError("文件是空的，或前10行中没有表头")
-
-
-def _numbered(rows: Iterator[Any], header_number: int,
-              fields: list[str | None]) -> Iterator[tuple[int, dict[str, Any]]]:
-    for number, cells in enumerate(rows, start=header_number + 1):
-        if not any(c not in (None, "") for c in cells):
-            continue
-        yield number, {f: v for f, v in zip(fields, cells, strict=False) if f is not None}
 
 
 # --- export ------------------------------------------------------------------------------------

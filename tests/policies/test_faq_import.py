@@ -7,7 +7,8 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from policies import faq_import, tabular
+from core import tabular
+from policies import faq_import
 from policies.models import FaqEntry
 from policies.seed import FAQ
 from tests.policies.conftest import make_policy

@@ -4,7 +4,8 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from policies import policy_import, service, tabular
+from core import tabular
+from policies import policy_import, service
 from policies.models import Policy, PolicyRevision, PolicyStatus
 from tests.policies.conftest import FULL
 from tests.policies.test_faq_import import write_xlsx

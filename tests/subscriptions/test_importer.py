@@ -4,7 +4,8 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from subscriptions.importer import ImportFileError, export_enterprises, import_enterprises
+from core.tabular import FileError
+from subscriptions.importer import export_enterprises, import_enterprises
 from subscriptions.models import Enterprise
 from tests.subscriptions.enterprise_files import HEADERS, code, write_csv, write_xlsx
 
@@ -136,13 +137,13 @@ def test_rows_keep_sheet_numbers_past_blank_rows(seeded, tmp_path):
 
 
 def test_missing_header_and_unknown_format(seeded, tmp_path):
-    with pytest.raises(ImportFileError, match="企业名称"):
+    with pytest.raises(FileError, match="企业名称"):
         import_enterprises(session=seeded, path_or_file=write_xlsx(
             tmp_path / "h.xlsx", [], headers=["统一社会信用代码", "行业代码"]))
-    with pytest.raises(ImportFileError):
+    with pytest.raises(FileError):
         import_enterprises(session=seeded, path_or_file=tmp_path / "e.txt")
     (tmp_path / "broken.xlsx").write_bytes(b"not a zip")
-    with pytest.raises(ImportFileError):
+    with pytest.raises(FileError):
         import_enterprises(session=seeded, path_or_file=tmp_path / "broken.xlsx")
 
 
