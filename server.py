@@ -51,3 +51,4 @@ app = FastAPI(title="PolicyPush", summary="Government policy to the people it is
               lifespan=lifespan)
 for router in ROUTERS:
     app.include_router(router)
+app.add_middleware(webhook_api.MessagesFirst)

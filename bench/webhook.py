@@ -138,6 +138,8 @@ def main() -> None:
                     result["outcomes"] = dict(conn.execute(
                         "SELECT outcome, count(*) FROM asked_question GROUP BY outcome").fetchall())
             rows.append((mode, procs, result))
+            print(f"{mode}, {procs} process(es): {result['webhook']['rps']:.0f} msg/s, ceiling "
+                  f"{result['ceiling']['rps']:.0f}/s", flush=True)
     print(f"\nwebhook vs bare FastAPI endpoint, {args.connections} connections, {args.seconds} s each, "
           f"{os.cpu_count()} cores shared with wrk")
     print(f"{'mode':8} {'procs':>5} {'msg/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'ceiling/s':>10} "

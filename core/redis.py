@@ -5,6 +5,7 @@ socket under the data directory; every process of the same checkout shares it.
 """
 from __future__ import annotations
 
+import asyncio
 import atexit
 import fcntl
 import os
@@ -98,8 +99,6 @@ _async_clients: dict[int, tuple[aredis.Redis, AutoPipeline]] = {}
 
 def _for_this_loop() -> tuple[aredis.Redis, AutoPipeline]:
     """One async client per event loop (tests run several loops in one process)."""
-    import asyncio
-
     loop = id(asyncio.get_running_loop())
     if loop not in _async_clients:
         client = aredis.Redis.from_url(redis_url(), decode_responses=True)

@@ -9,6 +9,7 @@ from functools import lru_cache
 
 import redis.exceptions
 from fastapi import APIRouter, Request, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from core.metrics import WEBHOOK_LATENCY, WEBHOOK_REQUESTS
 from core.redis import get_autopipeline
@@ -129,10 +130,25 @@ async def _handle(msg: Inbound, budget: float) -> tuple[str, str]:
     return render(answer, to=msg.openid, account=msg.account), outcome
 
 
-# Plain Starlette routes: WeChat's protocol is not the staff API, and this path is the hot one.
+# A plain Starlette route: WeChat's protocol is not the staff API. Its POSTs never reach the router (below).
 router = APIRouter()
 router.add_route("/wechat", verify, methods=["GET"], include_in_schema=False)
-router.add_route("/wechat", receive, methods=["POST"], include_in_schema=False)
+
+
+class MessagesFirst:
+    """ASGI middleware that hands WeChat's POSTs to `receive` straight away, past FastAPI's route matching,
+    exception middleware and per-request exit stack, which took a third of the time of each reply.
+    `receive` answers every client error itself; anything it raises still reaches the server error handler."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, asgi_receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/wechat":
+            response = await receive(Request(scope, asgi_receive))
+            await response(scope, asgi_receive, send)
+        else:
+            await self.app(scope, asgi_receive, send)
 
 
 async def _answer_late(msg: Inbound, running: asyncio.Future) -> None:

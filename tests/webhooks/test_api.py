@@ -203,6 +203,22 @@ def test_failing_handler_gets_a_polite_reply_not_500(client, monkeypatch):
     assert r.status_code == 200 and "稍后" in parse_xml(r.content)["Content"]
 
 
+def test_a_fault_outside_the_handlers_is_a_500_from_the_error_handler(app_env, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from server import app
+    from webhooks import api
+
+    monkeypatch.setattr(api.dedupe, "claim", lambda *a: 1 / 0)
+    with TestClient(app, raise_server_exceptions=False) as plain_client:
+        r = post(plain_client, wx.message(Content="x"))
+    assert r.status_code == 500 and r.text == "Internal Server Error"
+
+
+def test_other_methods_on_the_webhook_are_405(client):
+    assert client.put("/wechat", params=wx.signed_query(), content=b"<xml/>").status_code == 405
+
+
 def test_each_message_records_last_interaction(client):
     post(client, wx.message("oHal000001", Content="hi"))
     seen = redis.Redis.from_url(TEST_REDIS_URL, decode_responses=True).hget(LAST_SEEN_KEY, "oHal000001")
