@@ -1,11 +1,12 @@
 """Webhook throughput and latency under load, against the ceiling of a bare FastAPI endpoint.
 
-    .venv/bin/python bench/webhook.py [--seconds 10] [--connections 50]
+    .venv/bin/python bench/webhook.py [--seconds 10] [--connections 50] [--database-url URL]
 
 Rows `plain` and `safe` send `你好` (a chat keyword). With the FAQ knowledge base
 (../shared/data/faq-kb.csv) imported first, rows `answered` send a question it answers (the search,
 the question log written), rows `handover` one it cannot (the search, then the question queued for
-staff with the follower's conversation: three database writes).
+staff with the follower's conversation: three database writes). The server runs on a copy of a
+seeded SQLite file per run, or with --database-url on that (empty) PostgreSQL database, seeded once.
 
 Needs `wrk` (Debian: apt-get install wrk) and Redis (REDIS_URL, default the local one, db 13).
 Every request is a distinct text message (its own MsgId), signed as WeChat signs it; in safe mode
@@ -27,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import sqlalchemy as sa
 from wechatpy.crypto import WeChatCrypto
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,10 +100,21 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
 
 
+def outcomes(url: str) -> dict[str, int]:
+    """Questions in the chat's question log, by outcome."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return dict(conn.execute(sa.text("SELECT outcome, count(*) FROM asked_question GROUP BY outcome")).all())
+    finally:
+        engine.dispose()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=50)
+    ap.add_argument("--database-url", help="an empty PostgreSQL database for the webhook (default: SQLite)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-webhook-"))
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -109,10 +122,11 @@ def main() -> None:
     count = args.seconds * 6000  # more distinct messages than the server can take in the run
     seeded = tmp / "kb.db"
     subprocess.run([sys.executable, "-m", "cli.main", "import", "faq", str(KB)], cwd=ROOT, check=True,
-                   capture_output=True, env={**os.environ, "DATABASE_URL": f"sqlite:///{seeded}",
+                   capture_output=True, env={**os.environ, "DATABASE_URL": args.database_url or f"sqlite:///{seeded}",
                                              "REDIS_URL": redis_url, "DATA_DIR": str(tmp)})
-    with sqlite3.connect(seeded) as conn:  # into the file itself, so that copies of it hold the KB
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    if not args.database_url:
+        with sqlite3.connect(seeded) as conn:  # into the file itself, so that copies of it hold the KB
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     rows = []
     for mode, text in TEXTS.items():
         script = tmp / f"{mode}.lua"
@@ -123,20 +137,20 @@ def main() -> None:
             for target, app in (("webhook", "server:app"), ("ceiling", "bench.ceiling:app")):
                 subprocess.run(["redis-cli", "-u", redis_url, "flushdb"], capture_output=True)
                 port = free_port()
-                db = shutil.copy(seeded, tmp / f"{target}-{mode}-{procs}.db")
+                db = args.database_url or f"sqlite:///{shutil.copy(seeded, tmp / f'{target}-{mode}-{procs}.db')}"
+                before = outcomes(db)
                 env = {"WECHAT_TOKEN": TOKEN, "WECHAT_APPID": APPID, "REDIS_URL": redis_url,
                        "WECHAT_AES_KEY": AES if mode == "safe" else "", "LOG_LEVEL": "WARNING",
-                       "DATABASE_URL": f"sqlite:///{db}", "DATA_DIR": str(tmp)}
+                       "DATABASE_URL": db, "DATA_DIR": str(tmp)}
                 cmd = [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--workers", str(procs),
                        "--log-level", "warning", "--no-access-log"]
                 with process(cmd, env, f"http://127.0.0.1:{port}/healthz"):
                     wrk(f"http://127.0.0.1:{port}", script, 2, args.connections, threads)  # warm-up
                     result[target] = wrk(f"http://127.0.0.1:{port}", script, args.seconds, args.connections,
                                          threads)
-            if mode in ("answered", "handover"):  # what the chat did with them, from its question log
-                with sqlite3.connect(tmp / f"webhook-{mode}-{procs}.db") as conn:
-                    result["outcomes"] = dict(conn.execute(
-                        "SELECT outcome, count(*) FROM asked_question GROUP BY outcome").fetchall())
+                if target == "webhook" and mode in ("answered", "handover"):  # what the chat did with them
+                    after = outcomes(db)
+                    result["outcomes"] = {k: n - before.get(k, 0) for k, n in after.items() if n > before.get(k, 0)}
             rows.append((mode, procs, result))
             print(f"{mode}, {procs} process(es): {result['webhook']['rps']:.0f} msg/s, ceiling "
                   f"{result['ceiling']['rps']:.0f}/s", flush=True)
