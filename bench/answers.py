@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DATA = ROOT.parent / "shared" / "data"
 
+from bot import answering  # noqa: E402
 from policies import rerank, retrieval, text, vectors  # noqa: E402
 from policies.retrieval import Doc, Index  # noqa: E402
 
@@ -124,6 +125,15 @@ def answer(pool: Pool, weights: np.ndarray) -> tuple[list[str], float]:
     return [ids[i] for i in order], float(p[order[0]])
 
 
+def listed(pool: Pool, weights: np.ndarray) -> list[str]:
+    """The related entries a question handed to a person lists, as bot/answering.py does."""
+    ids, x = pool
+    if not ids:
+        return []
+    p = rerank.probabilities(rerank.scores(x, weights))
+    return [ids[i] for i in np.argsort(-p, kind="stable")[:3] if p[i] >= answering.RELATED_FLOOR]
+
+
 def report(label: str, ranked: list[list[str]], conf: list[float], dev: list[dict]) -> None:
     top1, top3, mrr = rank_metrics(ranked, dev)
     th = retrieval.CONFIDENCE_THRESHOLD
@@ -144,7 +154,7 @@ def quality(index: Index, dev: list[dict], folds: int = 5, repeats: int = 4) -> 
     print("first stage alone  top-1 {:.3f}  top-3 {:.3f}  MRR {:.3f}".format(*rank_metrics(first, dev)))
     # Held out: the re-ranker is fitted on the other folds of the questions; repeated over shuffles.
     thresholds = (0.4, 0.5, 0.6, 0.65, 0.7, 0.8)
-    runs = []
+    runs, related = [], []
     for seed in range(repeats):
         fold = np.random.default_rng(seed).permutation(len(dev)) % folds
         out: list[tuple[list[str], float]] = [([], 0.0)] * len(dev)
@@ -152,6 +162,8 @@ def quality(index: Index, dev: list[dict], folds: int = 5, repeats: int = 4) -> 
             w = rerank.fit([e for e, k in zip(examples, fold) if k != f])
             for i in np.flatnonzero(fold == f):
                 out[i] = answer(pool[i], w)
+                if dev[i]["kb"] and out[i][1] < retrieval.CONFIDENCE_THRESHOLD:
+                    related.append(any(doc_id in dev[i]["kb"] for doc_id in listed(pool[i], w)))
         runs.append(out)
     cv_ranked = [[ids for ids, _ in run] for run in runs]
     cv_conf = [[c for _, c in run] for run in runs]
@@ -161,6 +173,8 @@ def quality(index: Index, dev: list[dict], folds: int = 5, repeats: int = 4) -> 
     print(f"HELD OUT ({folds}-fold cross-validation, {repeats} shuffles)  top-1 {heldout[0]:.3f}  top-3 "
           f"{heldout[1]:.3f}  MRR {heldout[2]:.3f} | at {th}: confident wrong {cw:.3f}  refused answerable "
           f"{refused:.3f}  answered wrong {wrong:.3f}")
+    print(f"  answerable questions handed to a person whose answer is among the related entries listed (held out):"
+          f" {np.mean(related):.3f}")
     for t in thresholds:
         cw, refused, wrong = np.mean([answer_metrics(r, c, dev, t) for r, c in zip(cv_ranked, cv_conf)], axis=0)
         print(f"  held out at {t:.2f}: confident wrong {cw:.3f}  refused answerable {refused:.3f}  "

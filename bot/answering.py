@@ -1,5 +1,5 @@
 """Questions answered from the policy library and FAQ, a numbered list for close matches, and the hand-over
-to staff when nothing is confident or the follower asks for a person."""
+to staff (with related entries to read meanwhile) when nothing is confident or the follower asks for a person."""
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -13,16 +13,27 @@ from policies.retrieval import CONFIDENCE_THRESHOLD
 from policies.search import Candidate, find_answers
 
 CLOSE_MARGIN = 0.1  # candidates this close to the best one are offered as a list to choose from
+# A question handed to staff still lists the candidates at least this likely, to read while waiting: the
+# answer is often among them (bench/answers.py, held out: for 0.7 of the answerable questions handed over).
+RELATED_FLOOR = 0.1
 FEEDBACK_INVITE = "\n\n回复“有用”或“没用”告诉我们这个答复是否有帮助。"
 HANDED_OVER = "已转人工，工作人员答复后会通过本服务号回复您。"
 NO_ANSWER = "抱歉，暂时没有找到确切的答复。"
+WHILE_WAITING = "等待期间，您也可以看看这些相关内容，回复序号查看："
 
 
 def answer_question(openid: str, question: str) -> str:
     """The reply to a question typed in the chat."""
-    close = choose(find_answers(question, k=3))
+    found = find_answers(question, k=3)
+    close = choose(found)
     if not close:
-        return NO_ANSWER + hand_over(openid, question, HandoverReason.low_confidence)
+        handed_over = NO_ANSWER + hand_over(openid, question, HandoverReason.low_confidence)
+        related = [c for c in found if c.confidence >= RELATED_FLOOR]
+        if not related:
+            return handed_over
+        return dialogs.begin(openid, CHOICE, step="pick",
+                             reply=f"{handed_over}\n\n{format_choices(related, head=WHILE_WAITING)}",
+                             data={"question": question, "options": [_option(c) for c in related]})
     if len(close) == 1:
         best = close[0]
         with session_scope() as session:
@@ -55,8 +66,8 @@ def format_answer(c: Candidate) -> str:
     return bot_text.fit(head, c.answer.strip(), tail)
 
 
-def format_choices(candidates: list[Candidate]) -> str:
-    lines = ["找到几条相关内容，请回复序号查看："]
+def format_choices(candidates: list[Candidate], head: str = "找到几条相关内容，请回复序号查看：") -> str:
+    lines = [head]
     for n, c in enumerate(candidates, start=1):
         note = f"（{c.status_note or '已失效'}）" if not c.in_force else ""
         lines.append(f"{n}. {bot_text.cut(c.title, 300)}{note}")

@@ -123,6 +123,18 @@ def test_low_confidence_is_handed_over_with_the_conversation(client, kb):
     assert "已转人工" in say(client, ME, "人工")  # the same question is not queued twice
 
 
+def test_a_question_handed_over_lists_related_entries_to_read_while_waiting(client, kb):
+    reply = say(client, ME, "公司想评高企")
+    assert reply.startswith(answering.NO_ANSWER + answering.HANDED_OVER)
+    assert f"{answering.WHILE_WAITING}\n1. 高新技术企业认定需要什么条件？\n" in reply
+    assert "领取失业保险金" not in reply  # below answering.RELATED_FLOOR
+    with session_scope() as session:
+        q = session.scalars(select(Question)).one()
+    assert q.text == "公司想评高企" and q.reason is HandoverReason.low_confidence
+    assert "注册成立一年以上" in say(client, ME, "1")
+    assert "已转人工" in say(client, ME, "人工")  # still queued once
+
+
 def test_person_after_an_answer_hands_that_question_over(client, kb):
     say(client, ME, "社保卡丢了怎么办")
     assert say(client, ME, "人工") == answering.HANDED_OVER
