@@ -8,6 +8,7 @@ from wechatpy.exceptions import WeChatClientException
 
 from tests import live
 from tests.conftest import TEST_REDIS_URL, TEST_WECHAT
+from wechat import client as wechat_client
 from wechat.client import WeChatAPI
 from wechat.errors import Action, action_for
 
@@ -66,6 +67,26 @@ def test_a_rejected_token_is_refreshed_once_and_the_call_retried(api_base):
     state.expire_tokens()
     client.message.send_text("oUser000001", "two")
     assert state.stats["tokens_issued"] == 2
+
+
+def test_a_process_reads_the_shared_token_again_only_after_a_while(api_base, monkeypatch):
+    base, _ = api_base
+    client = make_client(base)
+    held = client.access_token
+    client._redis.set(client.access_token_key, "replaced-elsewhere")
+    assert client.access_token == held  # no Redis round trip for every call
+    monkeypatch.setattr(wechat_client, "TOKEN_REUSE", 0)
+    assert client.access_token == "replaced-elsewhere"
+
+
+def test_a_held_token_rejected_after_another_process_refreshed_takes_the_new_one(api_base):
+    base, state = api_base
+    first, second = make_client(base), make_client(base)
+    first.message.send_text("oUser000001", "one")
+    state.expire_tokens()
+    second.message.send_text("oUser000001", "two")  # fetches the second token
+    first.message.send_text("oUser000001", "three")  # its held token is rejected: it takes the second
+    assert state.stats["tokens_issued"] == 2 and first.access_token == second.access_token
 
 
 def test_a_token_rejected_again_after_refresh_is_an_error_not_a_loop(api_base):
