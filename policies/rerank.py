@@ -79,7 +79,7 @@ def probabilities(z: np.ndarray) -> np.ndarray:
 def fit(groups: list[tuple[np.ndarray, list[int]]], l2: float = 0.03, steps: int = 3000) -> np.ndarray:
     """Weights maximising the likelihood of the right candidates: each group is a query's feature matrix and
     the rows that answer it (none: the query has no answer among the candidates)."""
-    k = len(FEATURES)
+    k = groups[0][0].shape[1]  # FEATURES, or more when a benchmark tries extra ones
     n = max(len(x) for x, _ in groups)
     xs = np.zeros((len(groups), n, k))
     valid = np.zeros((len(groups), n), dtype=bool)
@@ -103,12 +103,10 @@ def fit(groups: list[tuple[np.ndarray, list[int]]], l2: float = 0.03, steps: int
     for step in range(1, steps + 1):  # Adam on the convex loss
         z = np.where(valid, xs @ w, -np.inf)
         logits = np.concatenate([np.zeros((len(groups), 1)), z], axis=1)
-        logits -= logits.max(axis=1, keepdims=True)
-        p = np.exp(logits)
-        p /= p.sum(axis=1, keepdims=True)
         # Gradient of -log(sum of the right ones' probabilities): p - p restricted to targets, renormalised.
-        q = p * target
-        q /= q.sum(axis=1, keepdims=True)
+        # Both softmaxes are taken in log space: a right candidate can be far below the best one.
+        p = _softmax(logits)
+        q = _softmax(np.where(target > 0, logits, -np.inf))
         diff = (p - q)[:, 1:]
         grad = np.einsum("gn,gnk->k", diff, xs) / len(groups) + l2 * np.r_[w[:-1], 0.0]
         m = 0.9 * m + 0.1 * grad
@@ -118,3 +116,9 @@ def fit(groups: list[tuple[np.ndarray, list[int]]], l2: float = 0.03, steps: int
     raw = w / std
     raw[-1] -= float(raw[:-1] @ mean[:-1])
     return raw.astype(np.float32)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax; -inf entries get 0."""
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)

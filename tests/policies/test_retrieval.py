@@ -105,6 +105,13 @@ def test_rerank_fit_learns_which_feature_marks_the_answer() -> None:
     assert rerank.probabilities(rerank.scores(x, w)).sum() < 1.0
 
 
+def test_rerank_fit_survives_a_right_candidate_far_below_the_best() -> None:
+    # exp(-800) is 0 in float64: renormalising the right rows' probabilities by their sum would give NaN.
+    logits = np.array([[0.0, -800.0, -np.inf]])
+    assert rerank._softmax(logits).tolist() == [[1.0, 0.0, 0.0]]
+    assert rerank._softmax(np.where([[False, True, False]], logits, -np.inf)).tolist() == [[0.0, 1.0, 0.0]]
+
+
 def test_candidates_carry_one_feature_row_each(index: Index) -> None:
     top, x = index.candidates("失业保险金的条件")
     assert x.shape == (len(top), len(rerank.FEATURES))
