@@ -17,6 +17,8 @@ CLOSE_MARGIN = 0.1  # candidates this close to the best one are offered as a lis
 # answer is often among them (bench/answers.py, held out: for 0.7 of the answerable questions handed over).
 RELATED_FLOOR = 0.1
 FEEDBACK_INVITE = "\n\n回复“有用”或“没用”告诉我们这个答复是否有帮助。"
+# An entry read while a person is asked: "useful" means the question is answered and staff need not.
+WITHDRAW_INVITE = "\n\n如果这条已经解答了您的问题，请回复“有用”，我们将撤回人工咨询；回复“没用”则继续等待工作人员答复。"
 HANDED_OVER = "已转人工，工作人员答复后会通过本服务号回复您。"
 NO_ANSWER = "抱歉，暂时没有找到确切的答复。"
 WHILE_WAITING = "等待期间，您也可以看看这些相关内容，回复序号查看："
@@ -27,13 +29,13 @@ def answer_question(openid: str, question: str) -> str:
     found = find_answers(question, k=3)
     close = choose(found)
     if not close:
-        handed_over = NO_ANSWER + hand_over(openid, question, HandoverReason.low_confidence)
+        queued = _queue(openid, question, HandoverReason.low_confidence)
         related = [c for c in found if c.confidence >= RELATED_FLOOR]
         if not related:
-            return handed_over
+            return NO_ANSWER + HANDED_OVER
         return dialogs.begin(openid, CHOICE, step="pick",
-                             reply=f"{handed_over}\n\n{format_choices(related, head=WHILE_WAITING)}",
-                             data={"question": question, "options": [_option(c) for c in related]})
+                             reply=f"{NO_ANSWER}{HANDED_OVER}\n\n{format_choices(related, head=WHILE_WAITING)}",
+                             data={"question": question, "options": [_option(c) for c in related], "queued": queued})
     if len(close) == 1:
         best = close[0]
         with session_scope() as session:
@@ -57,12 +59,12 @@ def choose(candidates: list[Candidate]) -> list[Candidate]:
     return [c for c in confident if confident[0].confidence - c.confidence <= CLOSE_MARGIN]
 
 
-def format_answer(c: Candidate) -> str:
+def format_answer(c: Candidate, invite: str = FEEDBACK_INVITE) -> str:
     """One answer within WeChat's size limit: a warning first when the policy is not in force, the
-    link to the full page last."""
+    link to the full page and the invitation to give feedback last."""
     warning = f"【注意】{c.status_note or '该政策已不在有效期内'}，以下内容仅供参考。\n" if not c.in_force else ""
     head = f"{warning}{bot_text.cut(c.title, 300)}\n"
-    tail = f"\n详见：{c.url}" + FEEDBACK_INVITE
+    tail = f"\n详见：{c.url}" + invite
     return bot_text.fit(head, c.answer.strip(), tail)
 
 
@@ -88,9 +90,10 @@ def pick(state: dialogs.State, text: str) -> dialogs.Turn:
         return dialogs.Turn(f"没有第 {choice} 条，请回复 1-{len(options)} 之间的序号，"
                             "或回复“取消”。", "pick")
     chosen = Candidate(**options[choice - 1])
+    queued = state.data.get("queued")
     memory.remember_answer(state.openid, question=state.data["question"], kind=chosen.kind,
-                           answer_id=chosen.id)
-    return dialogs.Turn(format_answer(chosen))
+                           answer_id=chosen.id, queued=queued)
+    return dialogs.Turn(format_answer(chosen, WITHDRAW_INVITE if queued else FEEDBACK_INVITE))
 
 
 CHOICE = dialogs.register(dialogs.Dialog("choice", "选择答复", {"pick": pick}))
@@ -100,6 +103,12 @@ CHOICE = dialogs.register(dialogs.Dialog("choice", "选择答复", {"pick": pick
 
 def hand_over(openid: str, question: str, reason: HandoverReason, *, asked_id: int | None = None) -> str:
     """Queue the question for staff with the recent conversation; tells the follower so."""
+    _queue(openid, question, reason, asked_id=asked_id)
+    return HANDED_OVER
+
+
+def _queue(openid: str, question: str, reason: HandoverReason, *, asked_id: int | None = None) -> int:
+    """The queued question's id."""
     with session_scope() as session:
         if asked_id is None:
             asked_id = service.log_ask(session=session, text=question, outcome=AskOutcome(reason.value)).id
@@ -108,7 +117,7 @@ def hand_over(openid: str, question: str, reason: HandoverReason, *, asked_id: i
         queued = service.hand_over(session=session, openid=openid, text=question, reason=reason,
                                    conversation=memory.recent_turns(openid))
     memory.remember_question(openid, text=question, asked_id=asked_id, question_id=queued.id)
-    return HANDED_OVER
+    return queued.id
 
 
 def ask_for_person(openid: str) -> str:
@@ -136,9 +145,18 @@ def feedback(openid: str, useful: bool) -> str:
     last = memory.take_answer(openid)
     if last is None:
         return "目前没有可以评价的答复。"
+    queued = last.get("queued")
     with session_scope() as session:
         service.record_feedback(session=session, openid=openid, question=last["question"],
                                 answer_kind=last["kind"], answer_id=last["id"], useful=useful)
+        withdrawn = useful and queued and service.withdraw_question(session=session, question_id=queued)
+    if withdrawn:
+        asked = memory.last_question(openid)
+        if asked and asked.get("question_id") == queued:  # so that 人工 queues it again
+            memory.remember_question(openid, text=asked["text"], asked_id=asked["asked_id"])
+        return "感谢您的反馈！您的人工咨询已撤回；如仍需工作人员解答，请回复“人工”。"
     if useful:
         return "感谢您的反馈！"
+    if queued:
+        return "感谢反馈。您的问题已转人工，工作人员答复后会通过本服务号回复您。"
     return "感谢反馈，我们会改进答复。需要工作人员解答请回复“人工”。"

@@ -31,7 +31,7 @@ QuestionOr404 = Annotated[Question, Depends(question_or_404)]
 
 @router.get("", response_model=list[QuestionRead], summary="Questions handed over to staff, newest first")
 def list_questions(session: DbSession, _user: Reader,
-                   state: Literal["open", "answered", "all"] = Query("open", alias="status"),
+                   state: Literal["open", "answered", "withdrawn", "all"] = Query("open", alias="status"),
                    limit: int = Query(50, ge=1, le=500), before_id: int | None = None) -> list[QuestionRead]:
     found = service.list_questions(session=session, status=None if state == "all" else QuestionStatus(state),
                                    limit=limit, before_id=before_id)

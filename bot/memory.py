@@ -53,10 +53,11 @@ def last_question(openid: str) -> dict[str, Any] | None:
     return json.loads(raw) if raw else None
 
 
-def remember_answer(openid: str, *, question: str, kind: str, answer_id: int) -> None:
-    """The answer a 有用/没用 reply would be about."""
-    get_redis().set(f"bot:last-answer:{openid}", json.dumps(
-        {"question": question, "kind": kind, "id": answer_id}, ensure_ascii=False), ex=ANSWER_SECONDS)
+def remember_answer(openid: str, *, question: str, kind: str, answer_id: int, queued: int | None = None) -> None:
+    """The answer a 有用/没用 reply would be about; `queued`: the question staff hold meanwhile, which 有用
+    withdraws."""
+    answer = {"question": question, "kind": kind, "id": answer_id} | ({"queued": queued} if queued else {})
+    get_redis().set(f"bot:last-answer:{openid}", json.dumps(answer, ensure_ascii=False), ex=ANSWER_SECONDS)
 
 
 def take_answer(openid: str) -> dict[str, Any] | None:

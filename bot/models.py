@@ -15,6 +15,7 @@ from subscriptions.models import Follower
 class QuestionStatus(enum.StrEnum):
     open = "open"
     answered = "answered"
+    withdrawn = "withdrawn"  # the follower found the answer among the related entries listed meanwhile
 
 
 class HandoverReason(enum.StrEnum):

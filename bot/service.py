@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from bot import text as bot_text
@@ -123,6 +123,15 @@ def hand_over(*, session: Session, openid: str, text: str, reason: HandoverReaso
     session.add(question)
     session.flush()
     return question
+
+
+def withdraw_question(*, session: Session, question_id: int) -> bool:
+    """The follower found the answer and withdrew the question: it leaves the staff queue if it is still
+    open. False when staff answered it first."""
+    done = session.execute(update(Question)
+                           .where(Question.id == question_id, Question.status == QuestionStatus.open)
+                           .values(status=QuestionStatus.withdrawn))
+    return done.rowcount == 1
 
 
 def get_question(*, session: Session, question_id: int) -> Question | None:

@@ -4,9 +4,9 @@ from dataclasses import asdict
 import pytest
 from sqlalchemy import select
 
-from bot import answering, dialogs, memory
+from bot import answering, dialogs, memory, service
 from bot import text as bot_text
-from bot.models import AskedQuestion, AskOutcome, Feedback, HandoverReason, Question
+from bot.models import AskedQuestion, AskOutcome, Feedback, HandoverReason, Question, QuestionStatus
 from core.db import session_scope
 from policies import faq, search
 from policies.retrieval import CONFIDENCE_THRESHOLD
@@ -133,6 +133,40 @@ def test_a_question_handed_over_lists_related_entries_to_read_while_waiting(clie
     assert q.text == "公司想评高企" and q.reason is HandoverReason.low_confidence
     assert "注册成立一年以上" in say(client, ME, "1")
     assert "已转人工" in say(client, ME, "人工")  # still queued once
+
+
+def queued_questions() -> list[tuple[str, HandoverReason, QuestionStatus]]:
+    with session_scope() as session:
+        return [(q.text, q.reason, q.status) for q in session.scalars(select(Question).order_by(Question.id))]
+
+
+def test_useful_on_an_entry_read_while_waiting_withdraws_the_question(client, kb):
+    say(client, ME, "公司想评高企")
+    reply = say(client, ME, "1")
+    assert "注册成立一年以上" in reply and reply.endswith(answering.WITHDRAW_INVITE)
+    assert "撤回" in say(client, ME, "有用")
+    assert queued_questions() == [("公司想评高企", HandoverReason.low_confidence, QuestionStatus.withdrawn)]
+    with session_scope() as session:
+        assert not service.list_questions(session=session)  # gone from the staff queue
+        assert session.scalars(select(Feedback)).one().useful
+    assert say(client, ME, "人工") == answering.HANDED_OVER  # asked again, it is queued again
+    assert queued_questions()[1] == ("公司想评高企", HandoverReason.asked_for_person, QuestionStatus.open)
+
+
+def test_not_useful_on_an_entry_read_while_waiting_keeps_the_question_queued(client, kb):
+    say(client, ME, "公司想评高企")
+    say(client, ME, "1")
+    assert "您的问题已转人工" in say(client, ME, "没用")
+    assert queued_questions() == [("公司想评高企", HandoverReason.low_confidence, QuestionStatus.open)]
+
+
+def test_useful_after_staff_answered_leaves_the_answer_alone(client, kb):
+    say(client, ME, "公司想评高企")
+    say(client, ME, "1")
+    with session_scope() as session:
+        session.scalars(select(Question)).one().status = QuestionStatus.answered
+    assert say(client, ME, "有用") == "感谢您的反馈！"
+    assert queued_questions() == [("公司想评高企", HandoverReason.low_confidence, QuestionStatus.answered)]
 
 
 def test_person_after_an_answer_hands_that_question_over(client, kb):

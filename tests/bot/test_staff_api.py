@@ -42,6 +42,16 @@ def test_editors_and_analysts_list_open_questions(client, question):
     assert body["text"] == "我们园区的企业怎么申请稳岗返还？" and body["conversation"][0]["text"] == "人工"
 
 
+def test_questions_the_follower_withdrew_are_listed_apart(client, question):
+    with session_scope() as session:
+        assert service.withdraw_question(session=session, question_id=question)
+        assert not service.withdraw_question(session=session, question_id=question)  # once
+    headers = staff_headers(client, Role.editor)
+    assert client.get("/api/questions", headers=headers).json() == []
+    listed = client.get("/api/questions", params={"status": "withdrawn"}, headers=headers).json()
+    assert [(q["id"], q["status"]) for q in listed] == [(question, "withdrawn")]
+
+
 def test_others_may_not_read_questions(client, question):
     assert client.get("/api/questions").status_code == 401
     assert client.get("/api/questions", headers=staff_headers(client, Role.reviewer)).status_code == 403
