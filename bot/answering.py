@@ -149,7 +149,8 @@ def feedback(openid: str, useful: bool) -> str:
     with session_scope() as session:
         service.record_feedback(session=session, openid=openid, question=last["question"],
                                 answer_kind=last["kind"], answer_id=last["id"], useful=useful)
-        withdrawn = useful and queued and service.withdraw_question(session=session, question_id=queued)
+        withdrawn = useful and queued and service.withdraw_question(
+            session=session, question_id=queued, helped_kind=last["kind"], helped_id=last["id"])
     if withdrawn:
         asked = memory.last_question(openid)
         if asked and asked.get("question_id") == queued:  # so that 人工 queues it again

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from bot import flows, service
 from bot.models import Question, QuestionStatus
-from bot.schemas import AnswerCreate, FaqFromQuestion, QuestionRead, ReportRead
+from bot.schemas import AnswerCreate, FaqFromQuestion, QuestionRead, ReportRead, SimilarFromQuestion
 from staff.deps import DbSession, require
 from staff.models import Role, StaffUser
 from staff.service import audit
@@ -84,5 +84,18 @@ def add_to_faq(body: FaqFromQuestion, question: QuestionOr404, session: DbSessio
     except service.QuestionError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     audit(session=session, actor=editor, action="question.add_to_faq", target=f"question:{question.id}",
+          faq_id=faq_id)
+    return QuestionRead.model_validate(question)
+
+
+@router.post("/{question_id}/add-to-similar", response_model=QuestionRead,
+             summary="Add a withdrawn question to the similar questions of the FAQ entry that answered it")
+def add_to_similar(body: SimilarFromQuestion, question: QuestionOr404, session: DbSession,
+                   editor: Editor) -> QuestionRead:
+    try:
+        faq_id = flows.similar_from_question(session=session, question=question, text=body.question)
+    except service.QuestionError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    audit(session=session, actor=editor, action="question.add_to_similar", target=f"question:{question.id}",
           faq_id=faq_id)
     return QuestionRead.model_validate(question)

@@ -8,6 +8,7 @@ from bot import memory, service
 from bot import text as bot_text
 from bot.models import Question
 from policies import faq
+from policies.schemas import FaqUpdate
 from staff.models import StaffUser
 
 
@@ -25,6 +26,22 @@ def answer(*, session: Session, question: Question, answer: str, staff: StaffUse
         faq_from_question(session=session, question=question, staff=staff, category=category)
     memory.remember_answer(question.follower.openid, question=question.text, kind="staff", answer_id=question.id)
     return message
+
+
+def similar_from_question(*, session: Session, question: Question, text: str | None = None) -> int:
+    """Add a withdrawn question (or an edit of it) to the similar questions of the FAQ entry that answered
+    it, so that it is answered next time; returns the entry's id."""
+    if question.helped_kind != "faq" or question.helped_id is None:
+        raise service.QuestionError(f"question {question.id} was not withdrawn for an FAQ entry")
+    entry = faq.get(session=session, entry_id=question.helped_id)
+    if entry is None:
+        raise service.QuestionError(f"FAQ entry {question.helped_id} is gone")
+    text = (text or question.text).strip()
+    if text != entry.question and text not in entry.similar:
+        faq.update(session=session, entry=entry, entry_in=FaqUpdate(similar=[*entry.similar, text]))
+    question.faq_id = entry.id
+    session.flush()
+    return entry.id
 
 
 def faq_from_question(*, session: Session, question: Question, staff: StaffUser, text: str | None = None,

@@ -40,7 +40,10 @@ class Question(Base):
     answer: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime | None]
     answered_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id", ondelete="SET NULL"))
-    faq_id: Mapped[int | None]  # the FAQ entry made from this question and its answer
+    faq_id: Mapped[int | None]  # the FAQ entry made from this question and its answer, or given it as a similar one
+    # What the follower said answered it, when they withdrew it: "faq" or "policy", and its id.
+    helped_kind: Mapped[str | None] = mapped_column(String(16))
+    helped_id: Mapped[int | None]
 
     follower: Mapped[Follower] = relationship()
 

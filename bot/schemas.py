@@ -22,6 +22,8 @@ class QuestionRead(BaseModel):
     answered_at: datetime | None
     answered_by: int | None
     faq_id: int | None
+    helped_kind: str | None
+    helped_id: int | None
 
 
 class AnswerCreate(BaseModel):
@@ -36,6 +38,12 @@ class FaqFromQuestion(BaseModel):
     question: str | None = Field(default=None, min_length=1, max_length=500)
     answer: str | None = Field(default=None, min_length=1)
     category: str | None = Field(default=None, max_length=50)
+
+
+class SimilarFromQuestion(BaseModel):
+    """Give a withdrawn question to the FAQ entry that answered it as a similar question; it may be edited."""
+
+    question: str | None = Field(default=None, min_length=1, max_length=500)
 
 
 class FrequentQuestionRead(BaseModel):

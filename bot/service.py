@@ -125,12 +125,12 @@ def hand_over(*, session: Session, openid: str, text: str, reason: HandoverReaso
     return question
 
 
-def withdraw_question(*, session: Session, question_id: int) -> bool:
-    """The follower found the answer and withdrew the question: it leaves the staff queue if it is still
-    open. False when staff answered it first."""
+def withdraw_question(*, session: Session, question_id: int, helped_kind: str, helped_id: int) -> bool:
+    """The follower found the answer (`helped_kind` "faq" or "policy", `helped_id`) and withdrew the
+    question: it leaves the staff queue if it is still open. False when staff answered it first."""
     done = session.execute(update(Question)
                            .where(Question.id == question_id, Question.status == QuestionStatus.open)
-                           .values(status=QuestionStatus.withdrawn))
+                           .values(status=QuestionStatus.withdrawn, helped_kind=helped_kind, helped_id=helped_id))
     return done.rowcount == 1
 
 

@@ -11,7 +11,8 @@ from core.db import session_scope
 from policies import faq, search
 from policies.retrieval import CONFIDENCE_THRESHOLD
 from policies.search import Candidate
-from tests.bot.conftest import say
+from staff.models import Role
+from tests.bot.conftest import say, staff_headers
 
 ME = "oAsk000001"
 FAQ = [
@@ -148,9 +149,24 @@ def test_useful_on_an_entry_read_while_waiting_withdraws_the_question(client, kb
     assert queued_questions() == [("公司想评高企", HandoverReason.low_confidence, QuestionStatus.withdrawn)]
     with session_scope() as session:
         assert not service.list_questions(session=session)  # gone from the staff queue
-        assert session.scalars(select(Feedback)).one().useful
+        feedback = session.scalars(select(Feedback)).one()
+        question = session.scalars(select(Question)).one()
+    assert feedback.useful and (question.helped_kind, question.helped_id) == ("faq", feedback.answer_id)
     assert say(client, ME, "人工") == answering.HANDED_OVER  # asked again, it is queued again
     assert queued_questions()[1] == ("公司想评高企", HandoverReason.asked_for_person, QuestionStatus.open)
+
+
+def test_a_withdrawn_question_given_to_its_entry_is_answered_next_time(client, kb):
+    say(client, ME, "公司想评高企")
+    say(client, ME, "1")
+    say(client, ME, "有用")
+    with session_scope() as session:
+        question = session.scalars(select(Question)).one().id
+    r = client.post(f"/api/questions/{question}/add-to-similar", json={}, headers=staff_headers(client, Role.editor))
+    assert r.status_code == 200
+    search.reset()
+    reply = say(client, "oAsk000002", "公司想评高企")
+    assert reply.startswith("高新技术企业认定需要什么条件？\n") and "注册成立一年以上" in reply
 
 
 def test_not_useful_on_an_entry_read_while_waiting_keeps_the_question_queued(client, kb):

@@ -42,14 +42,56 @@ def test_editors_and_analysts_list_open_questions(client, question):
     assert body["text"] == "我们园区的企业怎么申请稳岗返还？" and body["conversation"][0]["text"] == "人工"
 
 
-def test_questions_the_follower_withdrew_are_listed_apart(client, question):
+@pytest.fixture
+def entry(client):
     with session_scope() as session:
-        assert service.withdraw_question(session=session, question_id=question)
-        assert not service.withdraw_question(session=session, question_id=question)  # once
+        return faq.add_from_answer(session=session, question="如何申请稳岗返还？", answer="登录人社网上办事大厅申请。").id
+
+
+def withdraw(question: int, kind: str, helped_id: int) -> bool:
+    with session_scope() as session:
+        return service.withdraw_question(session=session, question_id=question, helped_kind=kind, helped_id=helped_id)
+
+
+def test_questions_the_follower_withdrew_are_listed_apart(client, question, entry):
+    assert withdraw(question, "faq", entry)
+    assert not withdraw(question, "faq", entry)  # once
     headers = staff_headers(client, Role.editor)
     assert client.get("/api/questions", headers=headers).json() == []
     listed = client.get("/api/questions", params={"status": "withdrawn"}, headers=headers).json()
-    assert [(q["id"], q["status"]) for q in listed] == [(question, "withdrawn")]
+    assert [(q["id"], q["status"], q["helped_kind"], q["helped_id"]) for q in listed] == [
+        (question, "withdrawn", "faq", entry)]
+
+
+def test_a_withdrawn_question_becomes_a_similar_question_of_the_entry_that_answered_it(client, question, entry):
+    editor = staff_headers(client, Role.editor)
+    open_one = client.post(f"/api/questions/{question}/add-to-similar", json={}, headers=editor)
+    assert open_one.status_code == 409 and "not withdrawn" in open_one.json()["detail"]
+    withdraw(question, "faq", entry)
+    for _ in range(2):  # the second time changes nothing
+        r = client.post(f"/api/questions/{question}/add-to-similar", json={}, headers=editor)
+        assert r.status_code == 200 and r.json()["faq_id"] == entry
+        with session_scope() as session:
+            assert faq.get(session=session, entry_id=entry).similar == ["我们园区的企业怎么申请稳岗返还？"]
+    r = client.post(f"/api/questions/{question}/add-to-similar", json={"question": "园区企业怎么领稳岗返还"},
+                    headers=editor)
+    with session_scope() as session:
+        assert faq.get(session=session, entry_id=entry).similar[-1] == "园区企业怎么领稳岗返还"
+        assert session.scalars(select(AuditEntry).where(AuditEntry.action == "question.add_to_similar")).all()
+
+
+def test_only_an_faq_entry_that_still_exists_takes_a_similar_question(client, question, entry):
+    editor = staff_headers(client, Role.editor)
+    withdraw(question, "policy", 1)
+    r = client.post(f"/api/questions/{question}/add-to-similar", json={}, headers=editor)
+    assert r.status_code == 409 and "not withdrawn for an FAQ entry" in r.json()["detail"]
+    with session_scope() as session:
+        session.execute(update(Question).values(helped_kind="faq", helped_id=entry))
+        faq.delete(session=session, entry=faq.get(session=session, entry_id=entry))
+    r = client.post(f"/api/questions/{question}/add-to-similar", json={}, headers=editor)
+    assert r.status_code == 409 and "is gone" in r.json()["detail"]
+    assert client.post(f"/api/questions/{question}/add-to-similar", json={},
+                       headers=staff_headers(client, Role.analyst)).status_code == 403
 
 
 def test_others_may_not_read_questions(client, question):
