@@ -102,13 +102,13 @@ CHOICE = dialogs.register(dialogs.Dialog("choice", "选择答复", {"pick": pick
 # --- hand-over to a person ---------------------------------------------------------------------
 
 def hand_over(openid: str, question: str, reason: HandoverReason, *, asked_id: int | None = None) -> str:
-    """Queue the question for staff with the recent conversation; tells the follower so."""
+    """Queue the question for staff; tells the follower so."""
     _queue(openid, question, reason, asked_id=asked_id)
     return HANDED_OVER
 
 
 def _queue(openid: str, question: str, reason: HandoverReason, *, asked_id: int | None = None) -> int:
-    """The queued question's id."""
+    """Queue the question for staff with the recent conversation; returns the queued question's id."""
     with session_scope() as session:
         if asked_id is None:
             asked_id = service.log_ask(session=session, text=question, outcome=AskOutcome(reason.value)).id
