@@ -67,4 +67,5 @@ class ReportRead(BaseModel):
     answered: int
     handed_over: int
     open_questions: int  # handed over and not answered yet (all time)
+    withdrawn: int  # handed over, then withdrawn by the follower on reading a related entry
     questions: list[FrequentQuestionRead]

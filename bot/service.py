@@ -189,7 +189,8 @@ def staff_message(question: Question) -> str:
 
 
 def ask_totals(*, session: Session, since: datetime, until: datetime) -> dict[str, int]:
-    """Questions asked between `since` and `until`: all, answered, handed over; and open questions now."""
+    """Questions asked between `since` and `until`: all, answered, handed over, withdrawn by the follower after
+    the hand-over; and open questions now."""
     by_outcome = dict(session.execute(
         select(AskedQuestion.outcome, func.count())
         .where(AskedQuestion.created_at >= since, AskedQuestion.created_at < until)
@@ -201,4 +202,8 @@ def ask_totals(*, session: Session, since: datetime, until: datetime) -> dict[st
         + by_outcome.get(AskOutcome.asked_for_person, 0),
         "open_questions": session.scalar(
             select(func.count()).select_from(Question).where(Question.status == QuestionStatus.open)),
+        "withdrawn": session.scalar(
+            select(func.count()).select_from(Question)
+            .where(Question.status == QuestionStatus.withdrawn, Question.created_at >= since,
+                   Question.created_at < until)),
     }

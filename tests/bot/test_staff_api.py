@@ -206,6 +206,12 @@ def test_frequent_questions_report(client):
     assert {q["normalized"]: q["low_confidence"] for q in body["questions"]}["火箭发射能看吗"] == 1
 
 
+def test_report_counts_the_questions_followers_withdrew(client, question, entry):
+    withdraw(question, "faq", entry)
+    body = client.get("/api/questions/report", headers=staff_headers(client, Role.analyst)).json()
+    assert (body["withdrawn"], body["open_questions"]) == (1, 0)
+
+
 def test_report_date_range(client):
     with session_scope() as session:
         service.log_ask(session=session, text="旧问题", outcome=AskOutcome.answered).created_at = \
