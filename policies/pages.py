@@ -17,7 +17,7 @@ from policies import faq, service
 from policies.models import PARTS, STATUS_LABELS, FaqEntry, Policy
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
-Db = Annotated[Session, Depends(request_session)]
+Db = Annotated[Session, Depends(request_session, scope="function")]  # committed before the page is sent
 
 _STYLE = """
 body{margin:0;font:16px/1.7 -apple-system,"PingFang SC","Microsoft YaHei",sans-serif;color:#222;background:#f5f6f7}

@@ -12,7 +12,8 @@ from staff.models import Role, StaffUser
 from staff.security import read_token
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
-DbSession = Annotated[Session, Depends(request_session)]
+# scope="function": the session commits before the response starts, so a client reading back at once sees the write
+DbSession = Annotated[Session, Depends(request_session, scope="function")]
 
 
 def current_user(session: DbSession, token: Annotated[str | None, Depends(oauth2)]) -> StaffUser:
