@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from bot import api as bot_api
 from core import logging as structured_logging
-from core import migrate
+from core import migrate, problems
 from core.settings import get_settings
 from ops import api as ops_api
 from policies import api as policies_api
@@ -21,17 +21,9 @@ from staff import api as staff_api
 from subscriptions import api as subscriptions_api
 from webhooks import api as webhook_api
 
-ROUTERS = [
-    webhook_api.router,
-    staff_api.router,
-    ops_api.router,
-    subscriptions_api.router,
-    bot_api.router,
-    policies_api.router,
-    policy_pages.router,
-    push_api.router,
-    push_api.public,
-]
+ROUTERS = [webhook_api.router, ops_api.router, policy_pages.router, push_api.public]
+# the staff API: every route documents the shared refusals (core.problems)
+STAFF_ROUTERS = [staff_api.router, subscriptions_api.router, bot_api.router, policies_api.router, push_api.router]
 
 
 @asynccontextmanager
@@ -51,4 +43,6 @@ app = FastAPI(title="PolicyPush", summary="Government policy to the people it is
               lifespan=lifespan)
 for router in ROUTERS:
     app.include_router(router)
+for router in STAFF_ROUTERS:
+    app.include_router(router, responses=problems.STAFF_API)
 app.add_middleware(webhook_api.MessagesFirst)

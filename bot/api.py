@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from bot import flows, service
 from bot.models import Question, QuestionStatus
 from bot.schemas import AnswerCreate, FaqFromQuestion, QuestionRead, ReportRead, SimilarFromQuestion
-from staff.deps import DbSession, require
+from core.ids import Id
+from staff.deps import CurrentUser, DbSession, require
 from staff.models import Role, StaffUser
 from staff.service import audit
 from wechat.tasks import send_text
@@ -19,7 +20,7 @@ Reader = Annotated[StaffUser, Depends(require(Role.editor, Role.analyst))]
 Editor = Annotated[StaffUser, Depends(require(Role.editor))]
 
 
-def question_or_404(question_id: int, session: DbSession) -> Question:
+def question_or_404(question_id: Id, session: DbSession, _user: CurrentUser) -> Question:
     question = service.get_question(session=session, question_id=question_id)
     if question is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no question {question_id}")
@@ -32,7 +33,7 @@ QuestionOr404 = Annotated[Question, Depends(question_or_404)]
 @router.get("", response_model=list[QuestionRead], summary="Questions handed over to staff, newest first")
 def list_questions(session: DbSession, _user: Reader,
                    state: Literal["open", "answered", "withdrawn", "all"] = Query("open", alias="status"),
-                   limit: int = Query(50, ge=1, le=500), before_id: int | None = None) -> list[QuestionRead]:
+                   limit: int = Query(50, ge=1, le=500), before_id: Id | None = None) -> list[QuestionRead]:
     found = service.list_questions(session=session, status=None if state == "all" else QuestionStatus(state),
                                    limit=limit, before_id=before_id)
     return [QuestionRead.model_validate(q) for q in found]

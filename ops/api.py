@@ -37,7 +37,8 @@ async def _check(name: str, probe) -> tuple[str, str]:
         return name, f"error: {type(exc).__name__}"
 
 
-@router.get("/healthz", summary="Database, Redis and broker reachability")
+@router.get("/healthz", summary="Database, Redis and broker reachability",
+            responses={503: {"description": "something is unreachable; `checks` says what"}})
 async def healthz() -> JSONResponse:
     checks = dict(await asyncio.gather(
         _check("database", lambda: asyncio.to_thread(_database)),

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, File, HTTPException, Query, Response, Up
 from fastapi.responses import StreamingResponse
 
 from core import tabular
+from core.ids import MAX_ID, Id
 from core.imports import ImportReport
 from policies import faq, faq_import, policy_import, service
 from policies.models import FaqEntry, Policy, PolicyStatus
@@ -37,14 +38,14 @@ MAX_UPLOAD = 20 * 2**20
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def policy_or_404(policy_id: int, session: DbSession, _user: Reader) -> Policy:
+def policy_or_404(policy_id: Id, session: DbSession, _user: Reader) -> Policy:
     policy = service.get_policy(session=session, policy_id=policy_id)
     if policy is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"policy {policy_id} not found")
     return policy
 
 
-def entry_or_404(entry_id: int, session: DbSession, _user: Reader) -> FaqEntry:
+def entry_or_404(entry_id: Id, session: DbSession, _user: Reader) -> FaqEntry:
     entry = faq.get(session=session, entry_id=entry_id)
     if entry is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"FAQ entry {entry_id} not found")
@@ -72,7 +73,7 @@ async def _upload(file: UploadFile) -> io.BytesIO:
 def list_policies(session: DbSession, _user: Reader, response: Response, q: str | None = None,
                   status_: Annotated[PolicyStatus | None, Query(alias="status")] = None,
                   limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                  offset: Annotated[int, Query(ge=0)] = 0) -> list[PolicyBrief]:
+                  offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> list[PolicyBrief]:
     total, page = service.list_policies(session=session, q=q, status=status_, limit=limit, offset=offset)
     response.headers["X-Total-Count"] = str(total)
     return [PolicyBrief.model_validate(p) for p in page]
@@ -164,7 +165,7 @@ def policy_history(policy: PolicyFound, session: DbSession) -> list[RevisionRead
 @router.get("/faq", response_model=list[FaqRead])
 def list_faq(session: DbSession, _user: Reader, response: Response, q: str | None = None,
              category: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-             offset: Annotated[int, Query(ge=0)] = 0) -> list[FaqRead]:
+             offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> list[FaqRead]:
     total, page = faq.search(session=session, q=q, category=category, limit=limit, offset=offset)
     response.headers["X-Total-Count"] = str(total)
     return [FaqRead.model_validate(e) for e in page]
@@ -180,7 +181,8 @@ def create_faq(body: FaqCreate, session: DbSession, user: Editor) -> FaqRead:
     return FaqRead.model_validate(entry)
 
 
-@router.get("/faq/export", summary="Every FAQ entry as .xlsx, in the import's columns")
+@router.get("/faq/export", summary="Every FAQ entry as .xlsx, in the import's columns", response_class=Response,
+            responses={200: {"content": {XLSX: {}}, "description": "every FAQ entry, import columns"}})
 def export_faq(session: DbSession, _user: Reader) -> StreamingResponse:
     with tempfile.SpooledTemporaryFile(max_size=8 * 2**20) as tmp:
         faq_import.export_faq(session=session, path_or_file=tmp)

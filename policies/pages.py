@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from core.db import request_session
+from core.ids import Id
 from policies import faq, service
 from policies.models import PARTS, STATUS_LABELS, FaqEntry, Policy
 
@@ -57,13 +58,13 @@ def not_found() -> HTMLResponse:
 
 
 @router.get("/p/{policy_id}", response_class=HTMLResponse, summary="A policy and its interpretation")
-def policy_page(policy_id: int, session: Db) -> HTMLResponse:
+def policy_page(policy_id: Id, session: Db) -> HTMLResponse:
     policy = service.get_policy(session=session, policy_id=policy_id)
     return not_found() if policy is None else _page(policy.title, render_policy(policy))
 
 
 @router.get("/faq/{entry_id}", response_class=HTMLResponse, summary="An FAQ answer")
-def faq_page(entry_id: int, session: Db) -> HTMLResponse:
+def faq_page(entry_id: Id, session: Db) -> HTMLResponse:
     entry = faq.get(session=session, entry_id=entry_id)
     if entry is None:
         return not_found()

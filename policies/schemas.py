@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
+from core.ids import Id
 from policies.models import STATUS_LABELS, PolicyStatus
 from subscriptions import reference
 
@@ -45,7 +46,7 @@ class PolicyCreate(_PolicyFields):
     effective_on: date | None = None
     expires_on: date | None = None
     status: PolicyStatus | None = None
-    superseded_by_id: int | None = None
+    superseded_by_id: Id | None = None
     body: str = ""
     industries: list[str] = Field(default_factory=list)
     topics: list[str] = Field(default_factory=list)
@@ -57,20 +58,20 @@ class PolicyCreate(_PolicyFields):
 class PolicyUpdate(_PolicyFields):
     """The fields to change; omitted fields stay as they are."""
 
-    title: str | None = Field(default=None, min_length=1, max_length=300)
+    title: str = Field(default=None, min_length=1, max_length=300)
     doc_number: str | None = Field(default=None, max_length=100)
-    issuer: str | None = Field(default=None, max_length=200)
+    issuer: str = Field(default=None, max_length=200)
     issued_on: date | None = None
     effective_on: date | None = None
     expires_on: date | None = None
     status: PolicyStatus | None = None
-    superseded_by_id: int | None = None
-    body: str | None = None
-    industries: list[str] | None = None
-    topics: list[str] | None = None
-    parks: list[str] | None = None
-    tags: list[str] | None = None
-    source_url: str | None = Field(default=None, max_length=1000)
+    superseded_by_id: Id | None = None
+    body: str = None
+    industries: list[str] = None
+    topics: list[str] = None
+    parks: list[str] = None
+    tags: list[str] = None
+    source_url: str = Field(default=None, max_length=1000)
 
 
 class InterpretationUpdate(BaseModel):
@@ -178,13 +179,13 @@ class FaqUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     external_id: str | None = Field(default=None, max_length=64)
-    category: str | None = Field(default=None, max_length=100)
-    question: str | None = Field(default=None, min_length=1, max_length=500)
-    answer: str | None = Field(default=None, min_length=1)
-    similar: list[str] | None = None
-    keywords: list[str] | None = None
-    issuer: str | None = Field(default=None, max_length=200)
-    source_url: str | None = Field(default=None, max_length=1000)
+    category: str = Field(default=None, max_length=100)
+    question: str = Field(default=None, min_length=1, max_length=500)
+    answer: str = Field(default=None, min_length=1)
+    similar: list[str] = None
+    keywords: list[str] = None
+    issuer: str = Field(default=None, max_length=200)
+    source_url: str = Field(default=None, max_length=1000)
     policy_number: str | None = Field(default=None, max_length=100)
 
     @field_validator("similar", "keywords")

@@ -15,6 +15,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from sqlalchemy import update
 
 from core.db import session_scope, utcnow
+from core.ids import Id
+from core.problems import Problem
 from core.settings import get_settings
 from push import content, flows, relay, service, stats
 from push.exceptions import CampaignError
@@ -28,7 +30,7 @@ from push.schemas import (
     RelayPark,
     TestSendResult,
 )
-from staff.deps import DbSession, require
+from staff.deps import CurrentUser, DbSession, require
 from staff.models import Role, StaffUser
 from staff.service import audit
 
@@ -40,11 +42,11 @@ Reader = Annotated[StaffUser, Depends(require(Role.editor, Role.reviewer, Role.a
 FULL_VIEW = frozenset({Role.admin, Role.editor})
 TERMINAL = (CampaignStatus.finished, CampaignStatus.cancelled)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_REFUSALS = {409: {"description": "not allowed in the campaign's status"},
-             422: {"description": "content or audience not fit to send"}, 403: {"description": "not allowed"}}
+_REFUSALS = {409: {"model": Problem, "description": "not allowed in the campaign's status"},
+             422: {"model": Problem, "description": "content or audience not fit to send"}, 403: {"model": Problem, "description": "not allowed"}}
 
 
-def campaign_or_404(campaign_id: int, session: DbSession) -> Campaign:
+def campaign_or_404(campaign_id: Id, session: DbSession, _user: CurrentUser) -> Campaign:
     campaign = service.get(session=session, campaign_id=campaign_id)
     if campaign is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"campaign {campaign_id} not found")
@@ -82,7 +84,7 @@ def create_campaign(body: CampaignCreate, session: DbSession, user: Editor) -> C
 
 @router.get("", response_model=list[CampaignRead])
 def list_campaigns(session: DbSession, _: Reader, status_: Annotated[CampaignStatus | None, Query(alias="status")] = None,
-                   limit: Annotated[int, Query(ge=1, le=200)] = 50, before_id: int | None = None) -> list[Campaign]:
+                   limit: Annotated[int, Query(ge=1, le=200)] = 50, before_id: Id | None = None) -> list[Campaign]:
     return service.list_campaigns(session=session, status=status_, limit=limit, before_id=before_id)
 
 
@@ -192,7 +194,7 @@ def relay_parks(campaign: Found, session: DbSession, _: Reader) -> list[RelayPar
 
 @router.get("/{campaign_id}/relay/{park_id}.xlsx", response_class=Response,
             responses={200: {"content": {XLSX: {}}}})
-def relay_xlsx(campaign: Found, park_id: int, session: DbSession, user: Reader) -> Response:
+def relay_xlsx(campaign: Found, park_id: Id, session: DbSession, user: Reader) -> Response:
     data = relay.park_workbook(session=session, campaign=campaign, park_id=park_id,
                                full_contacts=user.role in FULL_VIEW)
     if data is None:
@@ -219,7 +221,7 @@ def track(token: str, session: DbSession) -> RedirectResponse:
 
 
 @public.get("/notice/{campaign_id}", response_class=HTMLResponse)
-def notice_page(campaign_id: int, session: DbSession) -> HTMLResponse:
+def notice_page(campaign_id: Id, session: DbSession) -> HTMLResponse:
     campaign = service.get(session=session, campaign_id=campaign_id)
     if campaign is None or campaign.kind is not CampaignKind.notice or campaign.launched_at is None:
         return HTMLResponse("<!doctype html><meta charset=utf-8><h1>页面不存在</h1>", status_code=404)

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from core.ids import Id
 from push.models import CampaignKind, CampaignStatus, Channel, PauseReason
 
 _QUIET = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
@@ -24,7 +25,7 @@ class _Content(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     summary: str | None = Field(default=None, max_length=500)
-    segment_id: int | None = None
+    segment_id: Id | None = None
     segment_filter: dict[str, Any] | None = Field(default=None, description="inline segment filter")
     channel: Channel | None = None
     template_id: str | None = Field(default=None, max_length=64)
@@ -47,7 +48,7 @@ class _Content(BaseModel):
 class CampaignCreate(_Content):
     title: str = Field(min_length=1, max_length=200)
     kind: CampaignKind = CampaignKind.policy
-    policy_id: int | None = None
+    policy_id: Id | None = None
     notice_text: str = Field(default="", max_length=20_000)
 
     @model_validator(mode="after")
@@ -62,9 +63,9 @@ class CampaignCreate(_Content):
 
 
 class CampaignUpdate(_Content):
-    title: str | None = Field(default=None, min_length=1, max_length=200)
-    policy_id: int | None = None
-    notice_text: str | None = Field(default=None, max_length=20_000)
+    title: str = Field(default=None, min_length=1, max_length=200)
+    policy_id: Id | None = None
+    notice_text: str = Field(default=None, max_length=20_000)
 
 
 class Counts(BaseModel):

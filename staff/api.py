@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.security import OAuth2PasswordRequestForm
 
+from core.ids import Id
 from staff import service
 from staff.deps import Admin, CurrentUser, DbSession
 from staff.schemas import AuditRead, TokenRead, UserCreate, UserRead
@@ -43,6 +44,6 @@ def create_user(body: UserCreate, session: DbSession, admin: Admin) -> UserRead:
 
 @router.get("/audit", response_model=list[AuditRead])
 def audit_log(session: DbSession, _admin: Admin, limit: int = 100,
-              before_id: int | None = None) -> list[AuditRead]:
+              before_id: Id | None = None) -> list[AuditRead]:
     entries = service.recent_audit(session=session, limit=min(max(limit, 1), 500), before_id=before_id)
     return [AuditRead.model_validate(e) for e in entries]

@@ -12,8 +12,10 @@ from starlette.background import BackgroundTask
 from wechatpy.exceptions import WeChatClientException
 
 from core import tabular
+from core.ids import MAX_ID, Id
 from core.imports import ImportReport
-from staff.deps import DbSession, require
+from core.problems import Problem
+from staff.deps import CurrentUser, DbSession, require
 from staff.models import Role, StaffUser
 from staff.service import audit
 from subscriptions import flows, importer, reference, segments, service, tags
@@ -53,8 +55,8 @@ Editor = Annotated[StaffUser, Depends(require(Role.editor))]
 FULL_VIEW = frozenset({Role.admin, Role.editor})  # may see and export contacts and credit codes in full
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_UPLOAD = 100 * 2**20  # a million-row enterprise list is well below this
-_404 = {404: {"description": "not found"}}
-_409 = {409: {"description": "name or credit code taken"}}
+_404 = {404: {"model": Problem, "description": "not found"}}
+_409 = {409: {"model": Problem, "description": "name or credit code taken"}}
 
 
 def _found(obj, what: str, id_: int):
@@ -63,27 +65,27 @@ def _found(obj, what: str, id_: int):
     return obj
 
 
-def topic_or_404(topic_id: int, session: DbSession) -> Topic:
+def topic_or_404(topic_id: Id, session: DbSession, _user: CurrentUser) -> Topic:
     return _found(service.get_topic(session=session, topic_id=topic_id), "topic", topic_id)
 
 
-def tag_or_404(tag_id: int, session: DbSession) -> EnterpriseTag:
+def tag_or_404(tag_id: Id, session: DbSession, _user: CurrentUser) -> EnterpriseTag:
     return _found(service.get_tag(session=session, tag_id=tag_id), "tag", tag_id)
 
 
-def park_or_404(park_id: int, session: DbSession) -> Park:
+def park_or_404(park_id: Id, session: DbSession, _user: CurrentUser) -> Park:
     return _found(service.get_park(session=session, park_id=park_id), "park", park_id)
 
 
-def enterprise_or_404(enterprise_id: int, session: DbSession) -> Enterprise:
+def enterprise_or_404(enterprise_id: Id, session: DbSession, _user: CurrentUser) -> Enterprise:
     return _found(service.get_enterprise(session=session, enterprise_id=enterprise_id), "enterprise", enterprise_id)
 
 
-def segment_or_404(segment_id: int, session: DbSession) -> Segment:
+def segment_or_404(segment_id: Id, session: DbSession, _user: CurrentUser) -> Segment:
     return _found(service.get_segment(session=session, segment_id=segment_id), "segment", segment_id)
 
 
-def follower_or_404(follower_id: int, session: DbSession) -> Follower:
+def follower_or_404(follower_id: Id, session: DbSession, _user: CurrentUser) -> Follower:
     return _found(service.get_follower(session=session, follower_id=follower_id), "follower", follower_id)
 
 
@@ -211,13 +213,15 @@ def delete_park(user: Editor, park: Annotated[Park, Depends(park_or_404)], sessi
 
 
 @router.post("/parks/{park_id}/qrcode", response_model=ParkRead, tags=["parks"],
-             responses={**_404, 502: {"description": "WeChat refused or did not answer"}},
+             responses={**_404, 502: {"model": Problem, "description": "WeChat refused or did not answer"}},
              summary="Make the park's permanent QR code at WeChat (QR_LIMIT_STR_SCENE)",
              description="Whoever scans it is recorded as belonging to the park. A park without a scene "
                          "gets `park-<id>`. Calling again returns the code already made.")
 def create_park_qrcode(user: Editor, park: Annotated[Park, Depends(park_or_404)], session: DbSession) -> Park:
     try:
         flows.create_park_qrcode(session=session, client=get_client(), park=park)
+    except service.Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     except WeChatClientException as exc:
         raise HTTPException(status.HTTP_502_BAD_GATEWAY,
                             f"WeChat qrcode/create failed: {exc.errcode} {exc.errmsg}") from None
@@ -252,10 +256,10 @@ def list_enterprises(
         user: Reader, session: DbSession,
         q: Annotated[str | None, Query(description="part of the name, or a whole credit code")] = None,
         industry: Annotated[str | None, Query(description="section letter A-T or division 01-97")] = None,
-        park_id: int | None = None,
+        park_id: Id | None = None,
         size: Annotated[str | None, Query(description="大, 中, 小 or 微")] = None,
-        tag_id: int | None = None,
-        after_id: Annotated[int, Query(ge=0, description="the previous page's next_after_id")] = 0,
+        tag_id: Id | None = None,
+        after_id: Annotated[int, Query(ge=0, le=MAX_ID, description="the previous page's next_after_id")] = 0,
         limit: Annotated[int, Query(ge=1, le=500)] = 50) -> EnterprisePage:
     try:
         rows = service.list_enterprises(session=session, q=q, industry=industry, park_id=park_id, size=size,
@@ -271,7 +275,7 @@ def list_enterprises(
 
 @router.get("/enterprises/export", tags=["enterprises"],
             responses={200: {"content": {XLSX: {}}, "description": "every enterprise, import columns"},
-                       403: {"description": "only admins and editors may export (contacts, credit codes)"}},
+                       403: {"model": Problem, "description": "only admins and editors may export (contacts, credit codes)"}},
             summary="Download every enterprise as .xlsx (the import's columns, contacts in full)")
 def export_enterprises(user: Editor, session: DbSession) -> FileResponse:
     fd, name = tempfile.mkstemp(suffix=".xlsx", prefix="enterprises-")
@@ -283,8 +287,8 @@ def export_enterprises(user: Editor, session: DbSession) -> FileResponse:
 
 
 @router.post("/enterprises/import", response_model=ImportReport, tags=["enterprises"],
-             responses={400: {"description": "the file cannot be read; nothing was stored"},
-                        413: {"description": "the file is larger than 100 MB"}},
+             responses={400: {"model": Problem, "description": "the file cannot be read; nothing was stored"},
+                        413: {"model": Problem, "description": "the file is larger than 100 MB"}},
              summary="Upload an .xlsx or .csv of enterprises (upsert by credit code)",
              description="Columns 统一社会信用代码, 企业名称, 行业代码, 园区, 规模, 标签, 联系人, 联系电话. Good rows "
                          "are stored; every bad row is reported with its row number, column and reason.")
@@ -360,7 +364,7 @@ def list_segments(_user: Reader, session: DbSession) -> list[Segment]:
 
 
 @router.post("/segments/preview", response_model=PreviewResult, tags=["segments"],
-             responses={**_404, 422: {"description": "bad filter: `detail.errors` lists every problem"}},
+             responses={**_404, 422: {"model": Problem, "description": "bad filter: `detail.errors` lists every problem"}},
              summary="Count the enterprises and reachable followers of a filter or saved segment, with a sample",
              description=segments.__doc__)
 def preview_segment(_user: Reader, body: PreviewRequest, session: DbSession) -> PreviewResult:
@@ -369,7 +373,7 @@ def preview_segment(_user: Reader, body: PreviewRequest, session: DbSession) -> 
                             {"errors": ["give either `filter` or `segment_id`"]})
     flt = body.filter
     if body.segment_id is not None:
-        flt = segment_or_404(body.segment_id, session).filter
+        flt = segment_or_404(body.segment_id, session, _user).filter
     try:
         return segments.preview(session=session, filter=flt, sample_size=body.sample_size)
     except segments.SegmentFilterError as exc:
@@ -429,7 +433,7 @@ def _follower_read(f: Follower, bound: int) -> dict:
 @router.get("/followers", response_model=FollowerPage, tags=["followers"],
             summary="List followers with state, park and how many enterprises they are bound to")
 def list_followers(_user: Reader, session: DbSession, state: FollowerState | None = None,
-                   park_id: int | None = None, after_id: Annotated[int, Query(ge=0)] = 0,
+                   park_id: Id | None = None, after_id: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
                    limit: Annotated[int, Query(ge=1, le=500)] = 50) -> FollowerPage:
     rows = service.list_followers(session=session, state=state, park_id=park_id, after_id=after_id, limit=limit)
     return FollowerPage(items=[FollowerRead(**_follower_read(f, n)) for f, n in rows],

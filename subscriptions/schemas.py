@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from core.ids import MAX_ID, Id
 from subscriptions import reference
 
 
@@ -19,9 +20,9 @@ class SegmentCriteria(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     industries: list[str] = Field(default_factory=list)
-    parks: list[int] = Field(default_factory=list)
-    topics: list[int] = Field(default_factory=list)
-    tags: list[int] = Field(default_factory=list)
+    parks: list[Id] = Field(default_factory=list)
+    topics: list[Id] = Field(default_factory=list)
+    tags: list[Id] = Field(default_factory=list)
     sizes: list[str] = Field(default_factory=list)
 
     @field_validator("industries")
@@ -63,14 +64,23 @@ class _Read(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+def no_blank_scene(v: str | None) -> str | None:
+    """A blank scene is no scene (two parks with "" would collide on the unique column)."""
+    return (v or "").strip() or None
+
+
 class ParkCreate(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     qr_scene: str | None = Field(default=None, max_length=64)
 
+    _scene = field_validator("qr_scene")(no_blank_scene)
+
 
 class ParkUpdate(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=100)
+    name: str = Field(default=None, min_length=1, max_length=100)
     qr_scene: str | None = Field(default=None, max_length=64)
+
+    _scene = field_validator("qr_scene")(no_blank_scene)
 
 
 class ParkRead(_Read):
@@ -85,14 +95,14 @@ class ParkRead(_Read):
 class TopicCreate(BaseModel):
     name: str = Field(min_length=1, max_length=50)
     description: str = Field(default="", max_length=200)
-    sort_order: int | None = None
+    sort_order: int | None = Field(default=None, ge=0, le=MAX_ID)
 
 
 class TopicUpdate(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=50)
-    description: str | None = Field(default=None, max_length=200)
-    sort_order: int | None = None
-    active: bool | None = None
+    name: str = Field(default=None, min_length=1, max_length=50)
+    description: str = Field(default=None, max_length=200)
+    sort_order: int = Field(default=None, ge=0, le=MAX_ID)
+    active: bool = None
 
 
 class TopicRead(_Read):
@@ -109,9 +119,9 @@ class TagCreate(BaseModel):
 
 
 class TagUpdate(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=50)
-    description: str | None = Field(default=None, max_length=200)
-    active: bool | None = None
+    name: str = Field(default=None, min_length=1, max_length=50)
+    description: str = Field(default=None, max_length=200)
+    active: bool = None
 
 
 class TagRead(_Read):
@@ -140,9 +150,9 @@ class SegmentCreate(BaseModel):
 
 
 class SegmentUpdate(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=100)
-    description: str | None = Field(default=None, max_length=500)
-    filter: SegmentFilter | None = None
+    name: str = Field(default=None, min_length=1, max_length=100)
+    description: str = Field(default=None, max_length=500)
+    filter: SegmentFilter = None
 
 
 class SegmentRead(_Read):
@@ -189,21 +199,22 @@ class EnterpriseCreate(BaseModel):
     credit_code: CreditCode
     name: str = Field(min_length=1, max_length=200)
     industry_code: Division = None
-    park_id: int | None = None
+    park_id: Id | None = None
     size: SizeClass = None
-    tag_ids: list[int] = Field(default_factory=list)
+    tag_ids: list[Id] = Field(default_factory=list)
     contact_name: str | None = Field(default=None, max_length=50)
     contact_phone: str | None = Field(default=None, max_length=32)
 
 
 class EnterpriseUpdate(BaseModel):
-    """Fields to change; the credit code identifies the enterprise and does not change."""
+    """Fields to change; the credit code identifies the enterprise and does not change. Only the fields
+    typed `| None` may be cleared with null."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: str = Field(default=None, min_length=1, max_length=200)
     industry_code: Division = None
-    park_id: int | None = None
+    park_id: Id | None = None
     size: SizeClass = None
-    tag_ids: list[int] | None = None
+    tag_ids: list[Id] = None
     contact_name: str | None = Field(default=None, max_length=50)
     contact_phone: str | None = Field(default=None, max_length=32)
 
@@ -267,7 +278,7 @@ class PreviewRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     filter: dict[str, Any] | None = Field(default=None, description="a segment filter (see SegmentFilter)")
-    segment_id: int | None = None
+    segment_id: Id | None = None
     sample_size: int = Field(default=10, ge=0, le=100)
 
 

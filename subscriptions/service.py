@@ -201,9 +201,13 @@ def delete_park(*, session: Session, park: Park) -> None:
 
 
 def park_scene(*, session: Session, park: Park) -> str:
-    """The park's QR scene, given one (`park-<id>`) when it has none."""
+    """The park's QR scene, given one (`park-<id>`) when it has none; Conflict when another park was
+    given that scene by hand."""
     if not park.qr_scene:
-        park.qr_scene = f"park-{park.id}"
+        scene = f"park-{park.id}"
+        if _taken(session, Park.qr_scene, scene, park.id):
+            raise Conflict(f"二维码场景“{scene}”已被其他园区使用，请先为本园区设置场景值")
+        park.qr_scene = scene
         session.flush()
     return park.qr_scene
 

@@ -37,7 +37,8 @@ def check_signature(token: str, params: dict[str, str], max_skew: int) -> None:
     signature, timestamp, nonce = (params.get(k, "") for k in ("signature", "timestamp", "nonce"))
     if not (signature and timestamp and nonce):
         raise Rejected(403, "missing signature, timestamp or nonce")
-    if not hmac.compare_digest(sha1_signature(token, timestamp, nonce), signature.lower()):
+    # compared as bytes: compare_digest raises TypeError on a str that is not ASCII
+    if not hmac.compare_digest(sha1_signature(token, timestamp, nonce).encode(), signature.lower().encode()):
         raise Rejected(403, "signature mismatch")
     try:
         skew = abs(time.time() - int(timestamp))
@@ -98,7 +99,7 @@ class Codec:
         if not isinstance(encrypted, str):
             raise Rejected(400, "encrypt_type=aes without an <Encrypt> field")
         expected = sha1_signature(self.token, params.get("timestamp", ""), params.get("nonce", ""), encrypted)
-        if not hmac.compare_digest(expected, params.get("msg_signature", "").lower()):
+        if not hmac.compare_digest(expected.encode(), params.get("msg_signature", "").lower().encode()):
             raise Rejected(403, "msg_signature mismatch")
         try:
             plain = self.frames.decrypt(encrypted, self.appid)
