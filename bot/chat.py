@@ -5,11 +5,16 @@ reply are kept in the follower's recent conversation."""
 from __future__ import annotations
 
 import asyncio
+import logging
+
+from redis.exceptions import RedisError
 
 from bot import commands, dialogs, memory, menu
 from core.db import session_scope
 from subscriptions import service as followers
 from wechat.messages import Answer, Inbound
+
+log = logging.getLogger(__name__)
 
 
 async def on_text(msg: Inbound) -> Answer:
@@ -28,7 +33,11 @@ async def converse(openid: str, text: str, msg_id: str | None) -> str:
     text = text.strip()
     if not text:
         return menu.HELP
-    in_dialog = await dialogs.running(openid)
+    try:
+        in_dialog = await dialogs.running(openid)
+    except RedisError:  # Redis down: keywords and the help still answer, without dialogs or history
+        log.warning("conversation state unavailable; answering without it", exc_info=True)
+        in_dialog = False
     reply = None if in_dialog else commands.fixed_reply(text)
     if reply is None:
         reply = await asyncio.to_thread(_reply, openid, text, msg_id, in_dialog)

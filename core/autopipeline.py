@@ -14,14 +14,17 @@ import hiredis
 import redis.asyncio as aredis
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = logging.getLogger(__name__)
-REPLY_SECONDS = 10  # a batch whose replies take longer than this fails, and its connection is dropped
 
 
 class AutoPipeline:
-    def __init__(self, client: aredis.Redis) -> None:
+    def __init__(self, client: aredis.Redis, *, timeout: float) -> None:
+        """`timeout`: a batch whose replies take longer fails with redis' TimeoutError (a RedisError,
+        which callers handle) and its connection is dropped."""
         self._pool = client.connection_pool
+        self._timeout = timeout
         self._connection: AbstractConnection | None = None
         self._queue: list[tuple[tuple, asyncio.Future]] = []
         self._flushing = False
@@ -65,12 +68,15 @@ class AutoPipeline:
         try:
             await conn.send_packed_command(b"".join(map(hiredis.pack_command, commands)))
             results: list[Any] = []
-            async with asyncio.timeout(REPLY_SECONDS):  # one deadline for the batch, not one a reply
-                for _ in commands:
-                    try:
-                        results.append(await conn.read_response(timeout=math.inf))
-                    except ResponseError as exc:  # this command failed, the others stand
-                        results.append(exc)
+            try:
+                async with asyncio.timeout(self._timeout):  # one deadline for the batch, not one a reply
+                    for _ in commands:
+                        try:
+                            results.append(await conn.read_response(timeout=math.inf))
+                        except ResponseError as exc:  # this command failed, the others stand
+                            results.append(exc)
+            except TimeoutError:
+                raise RedisTimeoutError(f"no reply from Redis in {self._timeout} s") from None
             return results
         except BaseException:  # the connection's state is unknown: start the next batch on a new one
             self._connection = None

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from celery import Celery
 
-from core.redis import celery_url, redis_url
+from core.redis import celery_url, client_options, redis_url
 
 VISIBILITY_TIMEOUT = 3 * 3600  # longer than any task may run
 
 celery_app = Celery("policypush")
 celery_app.conf.update(
     broker_url=celery_url(redis_url()),
-    broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
+    broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT, **client_options()},
     broker_connection_retry_on_startup=True,
     task_ignore_result=True,
     task_acks_late=True,

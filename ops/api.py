@@ -14,6 +14,8 @@ from core.redis import get_async_redis
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
+WEBHOOK_WITHOUT_REDIS = ("degraded: answers keywords and the help within WeChat's 5 s, without de-duplicating "
+                         "WeChat's retries, without dialogs or conversation history")
 
 
 def _database() -> None:
@@ -46,8 +48,10 @@ async def healthz() -> JSONResponse:
         _check("broker", lambda: asyncio.to_thread(_broker)),
     ))
     healthy = all(v == "ok" for v in checks.values())
-    return JSONResponse({"status": "ok" if healthy else "degraded", "checks": checks},
-                        status_code=200 if healthy else 503)
+    body = {"status": "ok" if healthy else "degraded", "checks": checks}
+    if checks["redis"] != "ok":
+        body["webhook"] = WEBHOOK_WITHOUT_REDIS
+    return JSONResponse(body, status_code=200 if healthy else 503)
 
 
 @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)

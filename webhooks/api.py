@@ -88,6 +88,7 @@ async def _read_body(request: Request) -> bytes:
 
 async def _reply(msg: Inbound, budget: float) -> tuple[str, str]:
     """The reply XML (or `success`) for a message, handling it only if no earlier try did."""
+    started = time.monotonic()
     r = get_autopipeline()
     try:
         earlier = await dedupe.claim(r, msg.dedupe_key, msg.openid, int(time.time()))
@@ -98,7 +99,8 @@ async def _reply(msg: Inbound, budget: float) -> tuple[str, str]:
         if earlier == dedupe.PENDING:
             earlier = await dedupe.wait_for_reply(r, msg.dedupe_key, budget)
         return earlier or SUCCESS, "retry"
-    reply, outcome = await _handle(msg, budget)
+    # the budget counts from the request, so time lost to a failing Redis is not added to WeChat's wait
+    reply, outcome = await _handle(msg, budget - (time.monotonic() - started))
     if r is not None:
         dedupe.store(r, msg.dedupe_key, reply)
     return reply, outcome

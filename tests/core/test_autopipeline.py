@@ -16,7 +16,7 @@ def run(coro):
 async def _with_pipeline(work):
     client = aredis.Redis.from_url(TEST_REDIS_URL, decode_responses=True)
     try:
-        return await work(AutoPipeline(client), client)
+        return await work(AutoPipeline(client, timeout=10), client)
     finally:
         await client.aclose()
 
