@@ -8,10 +8,18 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from bot import flows, service
 from bot.models import Question, QuestionStatus
-from bot.schemas import AnswerCreate, FaqFromQuestion, QuestionRead, ReportRead, SimilarFromQuestion
+from bot.schemas import (
+    AnswerCreate,
+    FaqFromQuestion,
+    FrequentQuestionRead,
+    QuestionRead,
+    ReportRead,
+    SimilarFromQuestion,
+)
 from core.ids import Id
+from core.masking import mask_data, mask_text
 from staff.deps import CurrentUser, DbSession, require
-from staff.models import Role, StaffUser
+from staff.models import FULL_VIEW, Role, StaffUser
 from staff.service import audit
 from wechat.tasks import send_text
 
@@ -30,18 +38,27 @@ def question_or_404(question_id: Id, session: DbSession, _user: CurrentUser) -> 
 QuestionOr404 = Annotated[Question, Depends(question_or_404)]
 
 
+def _question_read(question: Question, user: StaffUser) -> QuestionRead:
+    """What followers typed, with phone, ID-card and credit-code numbers masked for analysts."""
+    read = QuestionRead.model_validate(question)
+    if user.role in FULL_VIEW:
+        return read
+    return read.model_copy(update={"text": mask_text(read.text), "conversation": mask_data(read.conversation),
+                                   "answer": mask_text(read.answer)})
+
+
 @router.get("", response_model=list[QuestionRead], summary="Questions handed over to staff, newest first")
-def list_questions(session: DbSession, _user: Reader,
+def list_questions(session: DbSession, user: Reader,
                    state: Literal["open", "answered", "withdrawn", "all"] = Query("open", alias="status"),
                    limit: int = Query(50, ge=1, le=500), before_id: Id | None = None) -> list[QuestionRead]:
     found = service.list_questions(session=session, status=None if state == "all" else QuestionStatus(state),
                                    limit=limit, before_id=before_id)
-    return [QuestionRead.model_validate(q) for q in found]
+    return [_question_read(q, user) for q in found]
 
 
 @router.get("/report", response_model=ReportRead,
             summary="Most frequent questions, answered and handed over, over a date range")
-def report(session: DbSession, _user: Reader, since: date | None = None, until: date | None = None,
+def report(session: DbSession, user: Reader, since: date | None = None, until: date | None = None,
            limit: int = Query(50, ge=1, le=500)) -> ReportRead:
     until = until or datetime.now(UTC).date()
     since = since or until - timedelta(days=29)
@@ -50,13 +67,16 @@ def report(session: DbSession, _user: Reader, since: date | None = None, until: 
     start = datetime.combine(since, time(), UTC)
     end = datetime.combine(until + timedelta(days=1), time(), UTC)
     rows = service.frequent_questions(session=session, since=start, until=end, limit=limit)
+    if user.role not in FULL_VIEW:
+        rows = [FrequentQuestionRead.model_validate(r).model_copy(update={
+            "normalized": mask_text(r.normalized), "example": mask_text(r.example)}) for r in rows]
     return ReportRead(since=since, until=until, questions=rows,
                       **service.ask_totals(session=session, since=start, until=end))
 
 
 @router.get("/{question_id}", response_model=QuestionRead)
-def get_question(question: QuestionOr404, _user: Reader) -> QuestionRead:
-    return QuestionRead.model_validate(question)
+def get_question(question: QuestionOr404, user: Reader) -> QuestionRead:
+    return _question_read(question, user)
 
 
 @router.post("/{question_id}/answer", response_model=QuestionRead,

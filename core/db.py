@@ -48,8 +48,11 @@ class Base(DeclarativeBase):
 
 
 def make_engine(url: str) -> Engine:
+    # hide_parameters: an error's text (and so a logged traceback) never quotes the values bound to a
+    # statement, which hold contacts, phones and what followers typed
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(conn, _record):
@@ -62,7 +65,7 @@ def make_engine(url: str) -> Engine:
         return engine
     # Kept open, as many as the server's handler threads: overflow connections would be opened and closed
     # again on every burst, and each opening costs PostgreSQL a new backend process.
-    return create_engine(url, pool_size=32, max_overflow=0, pool_pre_ping=True)
+    return create_engine(url, pool_size=32, max_overflow=0, pool_pre_ping=True, hide_parameters=True)
 
 
 @lru_cache

@@ -9,12 +9,12 @@ from openpyxl.styles import Alignment, Font
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
+from core.masking import mask_credit_code, mask_name, mask_phone
 from core.settings import get_settings
 from policies.models import Policy
 from push.models import Campaign, CampaignKind, Delivery
 from push.schemas import RelayPark
 from subscriptions import reference
-from subscriptions.masking import mask_credit_code, mask_name, mask_phone
 from subscriptions.models import Enterprise, EnterpriseBinding, Park
 
 

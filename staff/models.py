@@ -17,6 +17,11 @@ class Role(enum.StrEnum):
     analyst = "analyst"
 
 
+# Roles that see personal data in full (contacts, credit codes, what followers typed, openids) and may
+# export it; every other role reads it masked (core.masking).
+FULL_VIEW = frozenset({Role.admin, Role.editor})
+
+
 class StaffUser(Base):
     __tablename__ = "staff_user"
 

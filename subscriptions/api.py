@@ -14,12 +14,12 @@ from wechatpy.exceptions import WeChatClientException
 from core import tabular
 from core.ids import MAX_ID, Id
 from core.imports import ImportReport
+from core.masking import mask_credit_code, mask_name, mask_openid, mask_phone
 from core.problems import Problem
 from staff.deps import CurrentUser, DbSession, require
-from staff.models import Role, StaffUser
+from staff.models import FULL_VIEW, Role, StaffUser
 from staff.service import audit
 from subscriptions import flows, importer, reference, segments, service, tags
-from subscriptions.masking import mask_credit_code, mask_name, mask_phone
 from subscriptions.models import Enterprise, EnterpriseTag, Follower, FollowerState, Park, Segment, Topic
 from subscriptions.schemas import (
     EnterpriseBrief,
@@ -52,7 +52,6 @@ from wechat.client import get_client
 router = APIRouter(prefix="/api")
 Reader = Annotated[StaffUser, Depends(require(Role.editor, Role.analyst))]
 Editor = Annotated[StaffUser, Depends(require(Role.editor))]
-FULL_VIEW = frozenset({Role.admin, Role.editor})  # may see and export contacts and credit codes in full
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_UPLOAD = 100 * 2**20  # a million-row enterprise list is well below this
 _404 = {404: {"model": Problem, "description": "not found"}}
@@ -423,8 +422,9 @@ def delete_segment(user: Editor, segment: Annotated[Segment, Depends(segment_or_
 
 # --- followers ---------------------------------------------------------------------------------
 
-def _follower_read(f: Follower, bound: int) -> dict:
-    return dict(id=f.id, openid=f.openid, state=f.state.value, park_id=f.park_id,
+def _follower_read(f: Follower, bound: int, user: StaffUser) -> dict:
+    return dict(id=f.id, openid=f.openid if user.role in FULL_VIEW else mask_openid(f.openid),
+                state=f.state.value, park_id=f.park_id,
                 park=f.park.name if f.park else None, enterprises=bound, muted=f.muted,
                 muted_until=f.muted_until, followed_at=f.followed_at, unfollowed_at=f.unfollowed_at,
                 last_interaction_at=f.last_interaction_at)
@@ -432,20 +432,20 @@ def _follower_read(f: Follower, bound: int) -> dict:
 
 @router.get("/followers", response_model=FollowerPage, tags=["followers"],
             summary="List followers with state, park and how many enterprises they are bound to")
-def list_followers(_user: Reader, session: DbSession, state: FollowerState | None = None,
+def list_followers(user: Reader, session: DbSession, state: FollowerState | None = None,
                    park_id: Id | None = None, after_id: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
                    limit: Annotated[int, Query(ge=1, le=500)] = 50) -> FollowerPage:
     rows = service.list_followers(session=session, state=state, park_id=park_id, after_id=after_id, limit=limit)
-    return FollowerPage(items=[FollowerRead(**_follower_read(f, n)) for f, n in rows],
+    return FollowerPage(items=[FollowerRead(**_follower_read(f, n, user)) for f, n in rows],
                         next_after_id=rows[-1][0].id if len(rows) == limit else None)
 
 
 @router.get("/followers/{follower_id}", response_model=FollowerDetail, tags=["followers"], responses=_404,
             summary="Get a follower with their subscriptions and bound enterprises")
-def get_follower(_user: Reader, follower: Annotated[Follower, Depends(follower_or_404)]) -> FollowerDetail:
+def get_follower(user: Reader, follower: Annotated[Follower, Depends(follower_or_404)]) -> FollowerDetail:
     bound = follower.enterprises
     return FollowerDetail(
-        **_follower_read(follower, len(bound)), qr_scene=follower.qr_scene,
+        **_follower_read(follower, len(bound), user), qr_scene=follower.qr_scene,
         subscriptions=[TopicRead.model_validate(t) for t in follower.topics],
         bound_enterprises=[EnterpriseBrief(
             id=e.id, name=e.name, credit_code_masked=mask_credit_code(e.credit_code), industry_code=e.industry_code,

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, CheckConstraint, Column, Enum, ForeignKey, Index, I
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, utcnow
-from subscriptions.masking import mask_credit_code, mask_name, mask_phone
+from core.masking import mask_credit_code, mask_name, mask_phone
 from subscriptions.reference import size_classes
 
 

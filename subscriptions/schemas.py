@@ -247,7 +247,7 @@ class EnterprisePage(BaseModel):
 
 class FollowerRead(BaseModel):
     id: int
-    openid: str
+    openid: str = Field(description="masked for roles that may not see personal data")
     state: str
     park_id: int | None
     park: str | None

@@ -25,8 +25,8 @@ from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, true
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
+from core.masking import mask_credit_code
 from subscriptions import reference
-from subscriptions.masking import mask_credit_code
 from subscriptions.models import (
     Enterprise,
     EnterpriseBinding,

@@ -14,7 +14,7 @@ from policies import faq
 from staff.models import AuditEntry, Role
 from subscriptions.models import Follower
 from subscriptions.service import LAST_SEEN_KEY
-from tests.bot.conftest import say, staff_headers
+from tests.bot.conftest import event, say, staff_headers
 from tests.conftest import TEST_REDIS_URL
 
 ME = "oStaff0001"
@@ -225,3 +225,39 @@ def test_report_date_range(client):
     assert [q["example"] for q in older["questions"]] == ["旧问题"]
     assert client.get("/api/questions/report", params={"since": until, "until": since},
                       headers=analyst).status_code == 422
+
+
+TYPED = "我手机13812345678，身份证11010519491231002X，公司91440300708461136T，客服说我的号是o6_bmjrPTlm6_2sgVt7hMZOPfL2M"
+SECRETS = ("13812345678", "11010519491231002X", "91440300708461136T", "o6_bmjrPTlm6_2sgVt7hMZOPfL2M")
+
+
+def test_analysts_read_what_followers_typed_masked(client):
+    say(client, ME, "人工")
+    say(client, ME, TYPED)
+    with session_scope() as session:
+        service.log_ask(session=session, text=TYPED, outcome=AskOutcome.low_confidence)
+    seen = {}
+    for role in (Role.analyst, Role.editor):
+        headers = staff_headers(client, role)
+        listed = client.get("/api/questions", headers=headers).json()
+        one = client.get(f"/api/questions/{listed[0]['id']}", headers=headers).json()
+        report = client.get("/api/questions/report", headers=headers).json()
+        seen[role] = json.dumps([listed, one, report], ensure_ascii=False)
+        assert "我手机" in seen[role] and "conversation" in seen[role]
+    assert all(secret in seen[Role.editor] for secret in SECRETS)
+    assert not any(secret in seen[Role.analyst] for secret in SECRETS)
+    assert "138****5678" in seen[Role.analyst]
+
+
+def test_analysts_see_openids_masked(client):
+    event(client, ME, "subscribe")
+    with session_scope() as session:
+        me = session.scalars(select(Follower.id).where(Follower.openid == ME)).one()
+    seen = {}
+    for role in (Role.analyst, Role.editor):
+        headers = staff_headers(client, role)
+        listed = client.get("/api/followers", headers=headers).json()["items"]
+        one = client.get(f"/api/followers/{me}", headers=headers).json()
+        seen[role] = (next(f["openid"] for f in listed if f["id"] == me), one["openid"])
+    assert seen[Role.editor] == (ME, ME)
+    assert seen[Role.analyst] == ("oSt***001", "oSt***001")

@@ -316,7 +316,7 @@ def test_saved_segments(client, staff, audience):
 
 
 def test_followers(client, staff, audience):
-    an, ids = staff["analyst"], audience
+    an, ids = staff["editor"], audience  # editors see openids in full (analysts masked: tests/bot)
     items = client.get("/api/followers", headers=an).json()["items"]
     assert [(f["openid"], f["state"], f["park"], f["enterprises"]) for f in items] == [
         ("oA", "following", None, 2), ("oB", "following", None, 1), ("oC", "following", "高新区", 0),

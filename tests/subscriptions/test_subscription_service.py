@@ -2,9 +2,9 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from core.db import utcnow
+from core.masking import mask_credit_code, mask_name, mask_phone
 from subscriptions import service
 from subscriptions.credit_code import InvalidCreditCode
-from subscriptions.masking import mask_credit_code, mask_name, mask_phone
 from subscriptions.models import Follower
 from subscriptions.schemas import SegmentCreate, SegmentFilter, SegmentUpdate, TopicCreate
 from subscriptions.segments import SegmentFilterError
