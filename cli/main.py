@@ -20,8 +20,7 @@ def migrate() -> None:
     """Apply the database migrations (the server and `run` do this at start too)."""
     from core import migrate as migrations
 
-    migrations.upgrade()
-    typer.echo("database is up to date")
+    typer.echo(migrations.loaded_text(migrations.upgrade()))
 
 
 @app.command("menu")

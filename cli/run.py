@@ -33,7 +33,7 @@ def run(host: Annotated[str, typer.Option(help="address the server and sandbox l
     if sandbox:  # no real account configured: talk to the sandbox
         env["WECHAT_API_BASE"] = os.environ["WECHAT_API_BASE"] = f"http://{host}:{sandbox_port}/cgi-bin/"
     get_settings.cache_clear()
-    migrate.upgrade()
+    typer.echo(migrate.loaded_text(migrate.upgrade()))
     if seed:
         from cli.seed import seed_demo
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 from core.db import get_engine
 from core.settings import ROOT, get_settings
@@ -37,10 +38,26 @@ def _migration_lock(engine: Engine):
             yield
 
 
-def upgrade(engine: Engine | None = None) -> None:
+def upgrade(engine: Engine | None = None) -> dict[str, int]:
+    """Migrate to head, then fill the empty topic and enterprise-tag tables from `subscriptions/data/`
+    (staff edit them afterwards). Returns how many topics and tags this call loaded."""
+    from subscriptions.service import seed_reference_data
+
     engine = engine or get_engine()
     with _migration_lock(engine):
         with engine.begin() as conn:
             cfg = alembic_config()
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+        with Session(engine) as session:
+            loaded = seed_reference_data(session=session)
+            session.commit()
+    return loaded
+
+
+def loaded_text(loaded: dict[str, int]) -> str:
+    """What `migrate` and `run` print about the database they brought up to date."""
+    if not any(loaded.values()):
+        return "database is up to date"
+    return (f"database is up to date; loaded {loaded['topics']} policy topics and {loaded['tags']} enterprise "
+            "tags from subscriptions/data/")

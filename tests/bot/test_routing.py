@@ -65,7 +65,7 @@ def test_clicks(client, key, expected):
 @pytest.mark.parametrize("key, fragment", [
     ("BIND", "统一社会信用代码"),
     ("UNBIND", "还没有绑定企业"),
-    ("SUBSCRIBE", "暂无可订阅"),
+    ("SUBSCRIBE", "请回复要订阅的主题序号"),
     ("MY_SUBSCRIPTIONS", "还没有订阅"),
     ("PERSON", "请输入您要咨询的问题"),
 ])
