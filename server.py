@@ -7,8 +7,14 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot import api as bot_api
+from console import assets as console_assets
+from console import auth as console_auth
+from console import campaigns as console_campaigns
+from console import dashboard as console_dashboard
+from console.errors import console_http_errors
 from core import logging as structured_logging
 from core import migrate, problems
 from core.settings import get_settings
@@ -21,7 +27,8 @@ from staff import api as staff_api
 from subscriptions import api as subscriptions_api
 from webhooks import api as webhook_api
 
-ROUTERS = [webhook_api.router, ops_api.router, policy_pages.router, push_api.public]
+ROUTERS = [webhook_api.router, ops_api.router, policy_pages.router, push_api.public,
+           console_assets.docs, console_auth.router, console_dashboard.router, console_campaigns.router]
 # the staff API: every route documents the shared refusals (core.problems)
 STAFF_ROUTERS = [staff_api.router, subscriptions_api.router, bot_api.router, policies_api.router, push_api.router]
 
@@ -40,9 +47,11 @@ async def lifespan(_app: FastAPI):
 
 
 app = FastAPI(title="PolicyPush", summary="Government policy to the people it is for, through WeChat",
-              lifespan=lifespan)
+              lifespan=lifespan, docs_url=None, redoc_url=None)  # /docs and /redoc: console.assets, offline
 for router in ROUTERS:
     app.include_router(router)
 for router in STAFF_ROUTERS:
     app.include_router(router, responses=problems.STAFF_API)
+app.mount("/console/static", console_assets.static, name="console-static")
+app.add_exception_handler(StarletteHTTPException, console_http_errors)
 app.add_middleware(webhook_api.MessagesFirst)

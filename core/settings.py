@@ -34,6 +34,7 @@ class Settings(BaseSettings):
 
     secret_key: str | None = Field(default=None, min_length=32)
     token_ttl_minutes: int = 12 * 60
+    console_idle_minutes: int = Field(default=30, gt=0)  # a console session unused this long is signed out
     public_base_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
     bot_dialog_ttl: int = Field(default=600, gt=0)  # seconds a chat dialog or numbered choice waits for a reply

@@ -3,7 +3,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-WEB = {"webhooks", "server", "worker", "cli", "ops"}
+WEB = {"webhooks", "console", "server", "worker", "cli", "ops"}
 DOMAINS = ["bot", "core", "policies", "push", "staff", "subscriptions", "surveys", "wechat"]
 
 

@@ -1,0 +1,20 @@
+"""Chinese names of the domains' states, as staff read them."""
+from __future__ import annotations
+
+from push.models import CampaignKind, CampaignStatus, Channel
+
+CAMPAIGN_STATUS = {
+    CampaignStatus.draft: ("草稿", "secondary"),
+    CampaignStatus.submitted: ("待审核", "warning"),
+    CampaignStatus.approved: ("已通过", "info"),
+    CampaignStatus.scheduled: ("已排期", "info"),
+    CampaignStatus.running: ("发送中", "primary"),
+    CampaignStatus.paused: ("已暂停", "warning"),
+    CampaignStatus.finished: ("已完成", "success"),
+    CampaignStatus.cancelled: ("已取消", "dark"),
+}
+CHANNEL = {Channel.template: "模板消息", Channel.custom: "客服消息", Channel.mass_tag: "按标签群发"}
+KIND = {CampaignKind.policy: "政策", CampaignKind.notice: "通知"}
+# what each campaign value is called on a template message's row (WeChat shows the template's key names)
+TEMPLATE_VALUE = {"title": "标题", "summary": "内容摘要", "issuer": "发文单位", "doc_number": "文号",
+                  "date": "发布日期", "remark": "备注"}
