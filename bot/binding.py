@@ -6,6 +6,7 @@ from sqlalchemy.exc import IntegrityError
 from bot import dialogs, service
 from bot import text as bot_text
 from core.db import session_scope
+from core.text import CONTROL_MESSAGE, has_control
 from subscriptions import credit_code, reference
 from subscriptions import service as subs
 from subscriptions.models import Enterprise
@@ -54,6 +55,8 @@ def _confirm(state: dialogs.State, text: str) -> dialogs.Turn:
 
 def _name(state: dialogs.State, text: str) -> dialogs.Turn:
     name = text.strip()
+    if has_control(name):
+        return dialogs.Turn(f"企业名称{CONTROL_MESSAGE}。请重新发送企业全称，或回复“取消”。", "name")
     if not 2 <= len(name) <= 200:
         return dialogs.Turn("请发送企业全称（2-200个字），或回复“取消”。", "name")
     state.data["name"] = name

@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.text import TextInput
 from bot.models import HandoverReason, QuestionStatus
 
 
@@ -26,13 +27,13 @@ class QuestionRead(BaseModel):
     helped_id: int | None
 
 
-class AnswerCreate(BaseModel):
+class AnswerCreate(TextInput):
     answer: str = Field(min_length=1, max_length=2000)
     add_to_faq: bool = False  # also add the question and this answer to the FAQ
     category: str | None = Field(default=None, max_length=50)  # the FAQ entry's 类目
 
 
-class FaqFromQuestion(BaseModel):
+class FaqFromQuestion(TextInput):
     """Add an answered question to the FAQ; the question or answer may be edited on the way."""
 
     question: str | None = Field(default=None, min_length=1, max_length=500)
@@ -40,7 +41,7 @@ class FaqFromQuestion(BaseModel):
     category: str | None = Field(default=None, max_length=50)
 
 
-class SimilarFromQuestion(BaseModel):
+class SimilarFromQuestion(TextInput):
     """Give a withdrawn question to the FAQ entry that answered it as a similar question; it may be edited."""
 
     question: str | None = Field(default=None, min_length=1, max_length=500)

@@ -1,7 +1,12 @@
 """What an import of a staff file did: the report every importer returns, row by row."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from pydantic import BaseModel, Field, computed_field
+
+from core.text import CONTROL_MESSAGE, has_control
 
 
 class RowError(BaseModel):
@@ -24,3 +29,15 @@ class ImportReport(BaseModel):
     @property
     def rejected_rows(self) -> int:
         return len({e.row for e in self.errors})
+
+
+def control_character_errors(number: int, cells: dict[str, Any],
+                             column: Callable[[str], str] = str) -> list[RowError]:
+    """An error for each cell of a row holding a control character (`column` names a cell's key for people)."""
+    def bad(value: Any) -> bool:
+        if isinstance(value, list):
+            return any(bad(v) for v in value)
+        return isinstance(value, str) and has_control(value)
+
+    return [RowError(row=number, column=column(key), code="control_character", reason=f"“{column(key)}”{CONTROL_MESSAGE}")
+            for key, value in cells.items() if bad(value)]

@@ -12,12 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-import openpyxl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import tabular
-from core.imports import ImportReport, RowError
+from core import tabular, xlsx
+from core.imports import ImportReport, RowError, control_character_errors
 from policies import content  # noqa: F401 - bumps the content version after commits
 from policies.models import FaqEntry, Policy
 
@@ -111,6 +110,7 @@ def _validate(number: int, cells: dict[str, Any], present: list[str], policies: 
     def fail(field: str, code: str, reason: str) -> None:
         errors.append(RowError(row=number, column=HEADER[field], code=code, reason=reason))
 
+    errors += control_character_errors(number, {HEADER[f]: cells.get(HEADER[f]) for f in present})
     values: dict[str, Any] = {}
     for field in present:
         raw = cells.get(HEADER[field])
@@ -143,16 +143,16 @@ def _validate(number: int, cells: dict[str, Any], present: list[str], policies: 
 def export_faq(*, session: Session, path_or_file: str | Path | IO[bytes]) -> int:
     """Write every entry to .xlsx with the import's columns (lists joined by |); returns the row count.
     Importing the file again changes nothing."""
-    wb = openpyxl.Workbook(write_only=True)
+    wb = xlsx.workbook(write_only=True)
     ws = wb.create_sheet("FAQ")
-    ws.append(list(COLUMNS))
+    xlsx.append(ws, COLUMNS)
     count = 0
     for entry in session.scalars(select(FaqEntry).order_by(FaqEntry.id)):
         row = []
         for field in COLUMNS.values():
             value = getattr(entry, field)
             row.append("|".join(value) if field in LISTS else value)
-        ws.append(row)
+        xlsx.append(ws, row)
         count += 1
     wb.save(path_or_file)
     return count

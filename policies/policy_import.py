@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import tabular
-from core.imports import ImportReport, RowError
+from core.imports import ImportReport, RowError, control_character_errors
 from policies import content  # noqa: F401 - bumps the content version after commits
 from policies import service
 from policies.models import PARTS, Policy, PolicyStatus
@@ -183,6 +183,7 @@ def _validate(number: int, cells: dict[str, Any], names: dict[str, set[str]], ex
     def fail(field: str, code: str, reason: str) -> None:
         errors.append(RowError(row=number, column=HEADER[field], code=code, reason=reason))
 
+    errors += control_character_errors(number, cells, column=HEADER.__getitem__)
     values: dict[str, Any] = {}
     for field, raw in cells.items():
         if field in LISTS:

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
 from core.ids import Id
+from core.text import TextInput
 from policies.models import STATUS_LABELS, PolicyStatus
 from subscriptions import reference
 
@@ -21,7 +22,7 @@ class _Read(BaseModel):
 
 # --- policies ------------------------------------------------------------------------------------
 
-class _PolicyFields(BaseModel):
+class _PolicyFields(TextInput):
     model_config = ConfigDict(extra="forbid")
 
     @field_validator("industries", check_fields=False)
@@ -74,7 +75,7 @@ class PolicyUpdate(_PolicyFields):
     source_url: str = Field(default=None, max_length=1000)
 
 
-class InterpretationUpdate(BaseModel):
+class InterpretationUpdate(TextInput):
     """The parts to set (created when the policy has none); omitted parts stay as they are."""
 
     model_config = ConfigDict(extra="forbid")
@@ -156,7 +157,7 @@ class RevisionRead(_Read):
 
 # --- FAQ -----------------------------------------------------------------------------------------
 
-class FaqCreate(BaseModel):
+class FaqCreate(TextInput):
     model_config = ConfigDict(extra="forbid")
 
     external_id: str | None = Field(default=None, max_length=64)
@@ -175,7 +176,7 @@ class FaqCreate(BaseModel):
         return _names(v)
 
 
-class FaqUpdate(BaseModel):
+class FaqUpdate(TextInput):
     model_config = ConfigDict(extra="forbid")
 
     external_id: str | None = Field(default=None, max_length=64)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import io
 
-from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
+from core import xlsx
 from core.masking import mask_credit_code, mask_name, mask_phone
 from core.settings import get_settings
 from policies.models import Policy
@@ -64,21 +64,21 @@ def park_workbook(*, session: Session, campaign: Campaign, park_id: int, full_co
     enterprises = list(session.scalars(select(Enterprise).where(Enterprise.id.in_(ids)).order_by(Enterprise.id)))
     if not enterprises:
         return None
-    wb = Workbook()
+    wb = xlsx.workbook()
     ws = wb.active
     ws.title = "转发摘要"
-    ws["A1"] = summary_text(session=session, campaign=campaign, park=park)
+    xlsx.put(ws["A1"], summary_text(session=session, campaign=campaign, park=park))
     ws["A1"].alignment = Alignment(wrap_text=True, vertical="top")
     ws.column_dimensions["A"].width = 90
     ws.row_dimensions[1].height = 200
     sheet = wb.create_sheet("企业名单")
-    sheet.append(["企业名称", "统一社会信用代码", "行业", "规模", "联系人", "联系电话"])
+    xlsx.append(sheet, ["企业名称", "统一社会信用代码", "行业", "规模", "联系人", "联系电话"])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for e in enterprises:
         code, name, phone = (e.credit_code, e.contact_name, e.contact_phone) if full_contacts else (
             mask_credit_code(e.credit_code), mask_name(e.contact_name), mask_phone(e.contact_phone))
-        sheet.append([e.name, code, reference.industry_label(e.industry_code), e.size or "", name or "", phone or ""])
+        xlsx.append(sheet, [e.name, code, reference.industry_label(e.industry_code), e.size or "", name or "", phone or ""])
     for col, width in zip("ABCDEF", (36, 22, 30, 6, 10, 16)):
         sheet.column_dimensions[col].width = width
     out = io.BytesIO()

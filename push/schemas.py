@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.ids import Id
+from core.text import TextInput
 from push.models import CampaignKind, CampaignStatus, Channel, PauseReason
 
 _QUIET = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
@@ -21,7 +22,7 @@ def check_quiet_hours(v: str | None) -> str | None:
     return v
 
 
-class _Content(BaseModel):
+class _Content(TextInput):
     model_config = ConfigDict(extra="forbid")
 
     summary: str | None = Field(default=None, max_length=500)

@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.text import TextInput
 from staff.models import Role
 
 
@@ -13,7 +14,7 @@ class TokenRead(BaseModel):
     token_type: str = "bearer"
 
 
-class UserCreate(BaseModel):
+class UserCreate(TextInput):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=8, max_length=256)
     role: Role

@@ -13,14 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import openpyxl
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from core import tabular
+from core import tabular, xlsx
 from core.db import utcnow
-from core.imports import ImportReport, RowError
+from core.imports import ImportReport, RowError, control_character_errors
 from subscriptions import credit_code, reference
 from subscriptions.models import Enterprise, EnterpriseTag, Park, enterprise_tag_link
 
@@ -93,6 +92,7 @@ def _validate(number: int, cells: dict[str, Any], parks: dict[str, int], tags: d
     def fail(field: str, code: str, reason: str) -> None:
         errors.append(RowError(row=number, column=HEADER[field], code=code, reason=reason))
 
+    errors += control_character_errors(number, {h: v for h, v in cells.items() if h in COLUMNS})
     text = {field: tabular.cell(cells.get(header)) for header, field in COLUMNS.items()}
     for field in REQUIRED:
         if not text[field]:
@@ -212,9 +212,9 @@ def export_enterprises(*, session: Session, path_or_file: str | Path | IO[bytes]
     """
     parks = {id_: name for id_, name in session.execute(select(Park.id, Park.name))}
     tag_names = {id_: name for id_, name in session.execute(select(EnterpriseTag.id, EnterpriseTag.name))}
-    wb = openpyxl.Workbook(write_only=True)
+    wb = xlsx.workbook(write_only=True)
     ws = wb.create_sheet("企业")
-    ws.append(list(COLUMNS))
+    xlsx.append(ws, COLUMNS)
     last, count = 0, 0
     while True:
         rows = session.execute(
@@ -230,7 +230,7 @@ def export_enterprises(*, session: Session, path_or_file: str | Path | IO[bytes]
                 .order_by(enterprise_tag_link.c.enterprise_id, enterprise_tag_link.c.tag_id)):
             tags.setdefault(eid, []).append(tag_names[tid])
         for id_, code, name, industry, park_id, size, contact, phone in rows:
-            ws.append([code, name, industry, parks.get(park_id) if park_id else None, size,
+            xlsx.append(ws, [code, name, industry, parks.get(park_id) if park_id else None, size,
                        "、".join(tags.get(id_, [])) or None, contact, phone])
         count += len(rows)
         last = rows[-1][0]

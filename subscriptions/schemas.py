@@ -7,10 +7,11 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from core.ids import MAX_ID, Id
+from core.text import TextInput
 from subscriptions import reference
 
 
-class SegmentCriteria(BaseModel):
+class SegmentCriteria(TextInput):
     """One side of a segment filter: OR within a key, AND across keys.
 
     `industries` holds section letters (A-T) or two-digit divisions (01-97); `parks`, `topics` and
@@ -69,14 +70,14 @@ def no_blank_scene(v: str | None) -> str | None:
     return (v or "").strip() or None
 
 
-class ParkCreate(BaseModel):
+class ParkCreate(TextInput):
     name: str = Field(min_length=1, max_length=100)
     qr_scene: str | None = Field(default=None, max_length=64)
 
     _scene = field_validator("qr_scene")(no_blank_scene)
 
 
-class ParkUpdate(BaseModel):
+class ParkUpdate(TextInput):
     name: str = Field(default=None, min_length=1, max_length=100)
     qr_scene: str | None = Field(default=None, max_length=64)
 
@@ -92,13 +93,13 @@ class ParkRead(_Read):
     qr_created_at: datetime | None = None
 
 
-class TopicCreate(BaseModel):
+class TopicCreate(TextInput):
     name: str = Field(min_length=1, max_length=50)
     description: str = Field(default="", max_length=200)
     sort_order: int | None = Field(default=None, ge=0, le=MAX_ID)
 
 
-class TopicUpdate(BaseModel):
+class TopicUpdate(TextInput):
     name: str = Field(default=None, min_length=1, max_length=50)
     description: str = Field(default=None, max_length=200)
     sort_order: int = Field(default=None, ge=0, le=MAX_ID)
@@ -113,12 +114,12 @@ class TopicRead(_Read):
     active: bool
 
 
-class TagCreate(BaseModel):
+class TagCreate(TextInput):
     name: str = Field(min_length=1, max_length=50)
     description: str = Field(default="", max_length=200)
 
 
-class TagUpdate(BaseModel):
+class TagUpdate(TextInput):
     name: str = Field(default=None, min_length=1, max_length=50)
     description: str = Field(default=None, max_length=200)
     active: bool = None
@@ -143,13 +144,13 @@ class EnterpriseBrief(BaseModel):
     size: str | None
 
 
-class SegmentCreate(BaseModel):
+class SegmentCreate(TextInput):
     name: str = Field(min_length=1, max_length=100)
     description: str = Field(default="", max_length=500)
     filter: SegmentFilter
 
 
-class SegmentUpdate(BaseModel):
+class SegmentUpdate(TextInput):
     name: str = Field(default=None, min_length=1, max_length=100)
     description: str = Field(default=None, max_length=500)
     filter: SegmentFilter = None
@@ -195,7 +196,7 @@ Division = Annotated[str | None, AfterValidator(_division),
 SizeClass = Annotated[str | None, AfterValidator(_size), Field(description="大, 中, 小 or 微")]
 
 
-class EnterpriseCreate(BaseModel):
+class EnterpriseCreate(TextInput):
     credit_code: CreditCode
     name: str = Field(min_length=1, max_length=200)
     industry_code: Division = None
@@ -206,7 +207,7 @@ class EnterpriseCreate(BaseModel):
     contact_phone: str | None = Field(default=None, max_length=32)
 
 
-class EnterpriseUpdate(BaseModel):
+class EnterpriseUpdate(TextInput):
     """Fields to change; the credit code identifies the enterprise and does not change. Only the fields
     typed `| None` may be cleared with null."""
 
@@ -272,7 +273,7 @@ class FollowerDetail(FollowerRead):
 
 # --- segment preview and WeChat tags -----------------------------------------------------------
 
-class PreviewRequest(BaseModel):
+class PreviewRequest(TextInput):
     """Either an inline `filter` or the id of a saved segment."""
 
     model_config = ConfigDict(extra="forbid")

@@ -172,3 +172,10 @@ def test_unbind_wrong_input_then_cancel(client, wrong):
     assert "请回复 1-2 之间的序号" in say(client, ME, wrong)
     assert "已取消" in say(client, ME, "取消")
     assert len(bound()) == 2
+
+
+def test_a_name_with_control_characters_is_asked_again(client):
+    say(client, ME, "绑定企业"), say(client, ME, VALID_CODE)
+    reply = say(client, ME, "葫芦岛\x85某某有限公司")  # C1: XML carries it, C0 would not parse
+    assert "控制字符" in reply and "请重新发送企业全称" in reply
+    assert "所属行业" in say(client, ME, "葫芦岛某某有限公司")

@@ -123,3 +123,25 @@ def test_export_round_trip_changes_nothing(session, tmp_path):
     x1 = session.scalar(select(FaqEntry).where(FaqEntry.external_id == "x1"))
     assert (x1.similar, x1.keywords, x1.issuer, x1.policy_number) == (
         ["说法一", "说法二, 含逗号"], ["甲", "乙"], "市人社局", "葫政发〔2024〕1号")
+
+
+def test_export_writes_formulas_as_text_and_survives_rows_stored_with_control_characters(session):
+    session.add(FaqEntry(question="=cmd|' /C calc'!A0", answer="+答案", category="", similar=["@SUM(1)"],
+                         keywords=[], issuer="", source_url=""))
+    session.add(FaqEntry(question="旧问题\x02", answer="旧\x1b答案", category="", similar=[], keywords=[], issuer="",
+                         source_url=""))
+    session.flush()
+    out = io.BytesIO()
+    assert faq_import.export_faq(session=session, path_or_file=out) == 2
+    rows = list(openpyxl.load_workbook(io.BytesIO(out.getvalue())).active.iter_rows())
+    question, answer, similar = rows[1][2], rows[1][3], rows[1][4]
+    assert (question.value, answer.value, similar.value) == ("=cmd|' /C calc'!A0", "+答案", "@SUM(1)")
+    assert {question.data_type, answer.data_type, similar.data_type} == {"s"}
+    assert (rows[2][2].value, rows[2][3].value) == ("旧问题", "旧答案")
+
+
+def test_import_refuses_control_characters(session, tmp_path):
+    report = faq_import.import_faq(session=session, path=write_csv(tmp_path / "c.csv", [
+        ["问题", "答案"], ["好问题", "好答案"], ["坏\x00问题", "答案"]]))
+    assert [(e.row, e.column, e.code) for e in report.errors] == [(3, "问题", "control_character")]
+    assert entries(session) == {}

@@ -342,3 +342,35 @@ def test_wechat_tag_routes(client, staff, redis_client):
     assert redis_client.llen("celery") == 1  # queued for a worker (tests/subscriptions/test_tags.py runs one)
     with session_scope() as s:
         assert s.scalars(select(AuditEntry.action).where(AuditEntry.action == "wechat_tags.sync")).one()
+
+
+def test_export_writes_a_follower_planted_formula_as_text_and_survives_control_characters(client, staff, api_world):
+    with session_scope() as s:  # as the 绑定企业 dialog registers it, and a row stored before input was checked
+        service.create_enterprise(session=s, code=code(7), name="=HYPERLINK(\"http://x\",\"点此领取补贴\")",
+                                  industry_code="65", park_id=None)
+        service.create_enterprise(session=s, code=code(8), name="旧数据\x0b有限公司", industry_code="65",
+                                  park_id=None)
+    r = client.get("/api/enterprises/export", headers=staff["editor"])
+    assert r.status_code == 200
+    rows = list(openpyxl.load_workbook(io.BytesIO(r.content)).worksheets[0].iter_rows())
+    names = {row[0].value: row[1] for row in rows[1:]}
+    assert names[code(7)].value.startswith("=HYPERLINK") and names[code(7)].data_type == "s"
+    assert names[code(8)].value == "旧数据有限公司"
+
+
+def test_control_characters_are_refused_at_input(client, staff, api_world):
+    r = client.post("/api/enterprises", headers=staff["editor"], json={"credit_code": code(9), "name": "甲\x07乙"})
+    assert r.status_code == 422 and "控制字符" in r.text and "name" in r.text
+    r = client.post("/api/parks", headers=staff["editor"], json={"name": "园区\x00"})
+    assert r.status_code == 422 and "控制字符" in r.text
+    assert client.post("/api/enterprises", headers=staff["editor"],
+                       json={"credit_code": code(9), "name": "甲乙\n有限公司"}).status_code == 201
+
+
+def test_import_refuses_cells_with_control_characters(client, staff, api_world, tmp_path):
+    bad = [code(3), "某\x01公司", "37", "", "", "", "", ""]
+    r = upload(client, staff["editor"], "e.csv", write_csv(tmp_path / "e.csv", [GOOD, bad]).read_bytes())
+    assert r.status_code == 200
+    errors = r.json()["errors"]
+    assert [(e["row"], e["column"], e["code"]) for e in errors] == [(3, "企业名称", "control_character")]
+    assert "控制字符" in errors[0]["reason"]
