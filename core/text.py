@@ -8,8 +8,9 @@ from typing import Any
 
 from pydantic import BaseModel, field_validator
 
-# C0 controls but tab, line feed and carriage return; DEL and the C1 controls; the XML 1.0 non-characters
-CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+# C0 controls but tab, line feed and carriage return; DEL and the C1 controls; the XML 1.0 non-characters;
+# lone surrogates (a JSON "\ud800" escape decodes to one, and neither UTF-8 nor XML can hold it)
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 CONTROL_MESSAGE = "不能包含控制字符（不可见的特殊字符，多由复制粘贴带入），请删除后重试"
 
 

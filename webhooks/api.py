@@ -62,7 +62,8 @@ async def receive(request: Request) -> Response:
             raise Rejected(400, "message without FromUserName or MsgType")
     except Rejected as exc:
         return _reject(exc, request)
-    reply, outcome = await _reply(msg, settings.wechat_reply_budget)
+    keep = dedupe.keep_for(int(params["timestamp"]), int(time.time()), settings.wechat_max_clock_skew)
+    reply, outcome = await _reply(msg, settings.wechat_reply_budget, keep)
     WEBHOOK_REQUESTS.labels(outcome).inc()
     WEBHOOK_LATENCY.observe(time.perf_counter() - started)
     if reply == SUCCESS:
@@ -86,12 +87,13 @@ async def _read_body(request: Request) -> bytes:
     return bytes(body)
 
 
-async def _reply(msg: Inbound, budget: float) -> tuple[str, str]:
-    """The reply XML (or `success`) for a message, handling it only if no earlier try did."""
+async def _reply(msg: Inbound, budget: float, keep: int) -> tuple[str, str]:
+    """The reply XML (or `success`) for a message, handling it only if no earlier try (or replay of the
+    same signed request within `keep` seconds) did."""
     started = time.monotonic()
     r = get_autopipeline()
     try:
-        earlier = await dedupe.claim(r, msg.dedupe_key, msg.openid, int(time.time()))
+        earlier = await dedupe.claim(r, msg.dedupe_key, msg.openid, int(time.time()), keep)
     except redis.exceptions.RedisError:
         log.exception("dedupe unavailable; handling without it")
         r, earlier = None, None
@@ -102,7 +104,7 @@ async def _reply(msg: Inbound, budget: float) -> tuple[str, str]:
     # the budget counts from the request, so time lost to a failing Redis is not added to WeChat's wait
     reply, outcome = await _handle(msg, budget - (time.monotonic() - started))
     if r is not None:
-        dedupe.store(r, msg.dedupe_key, reply)
+        dedupe.store(r, msg.dedupe_key, reply, keep)
     return reply, outcome
 
 

@@ -1,5 +1,8 @@
 """WeChat retries an unanswered message after 5 s, three tries in all. The first request to claim a
-message handles it; a retry (in any server process) waits for and returns the first one's reply."""
+message handles it; a retry (in any server process) waits for and returns the first one's reply.
+
+A claim lasts as long as the signed request could be replayed: until its timestamp falls out of
+WECHAT_MAX_CLOCK_SKEW, so a captured request posted again minutes later is answered, not handled."""
 from __future__ import annotations
 
 import asyncio
@@ -9,7 +12,12 @@ from core.autopipeline import AutoPipeline
 from subscriptions.service import LAST_SEEN_KEY
 
 PENDING = "\x00pending"
-TTL = 60  # WeChat's last retry comes about 15 s after the first try
+TTL = 60  # at least: WeChat's last retry comes about 15 s after the first try
+
+
+def keep_for(timestamp: int, now: int, max_skew: int) -> int:
+    """Seconds to keep a claim: until a request signed at `timestamp` is refused as too old."""
+    return max(TTL, timestamp + max_skew - now + 1)
 
 
 # Claim the message (or read what the first try left) and note the sender's activity, in one command.
@@ -20,14 +28,14 @@ return redis.call('GET', KEYS[1])
 """
 
 
-async def claim(r: AutoPipeline, key: str, openid: str, at: int) -> str | None:
-    """Claim `key` for this request; None if claimed, else the stored reply (or PENDING)."""
-    return await r.execute("EVAL", _CLAIM, 2, f"wx:dedupe:{key}", LAST_SEEN_KEY, PENDING, openid, at, TTL)
+async def claim(r: AutoPipeline, key: str, openid: str, at: int, ttl: int = TTL) -> str | None:
+    """Claim `key` for `ttl` seconds; None if claimed, else the stored reply (or PENDING)."""
+    return await r.execute("EVAL", _CLAIM, 2, f"wx:dedupe:{key}", LAST_SEEN_KEY, PENDING, openid, at, ttl)
 
 
-def store(r: AutoPipeline, key: str, reply: str) -> None:
+def store(r: AutoPipeline, key: str, reply: str, ttl: int = TTL) -> None:
     """Queued, not awaited: it reaches Redis with the next batch, long before WeChat's first retry."""
-    r.send("SET", f"wx:dedupe:{key}", reply, "EX", TTL)
+    r.send("SET", f"wx:dedupe:{key}", reply, "EX", ttl)
 
 
 async def wait_for_reply(r: AutoPipeline, key: str, budget: float) -> str | None:

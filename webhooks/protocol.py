@@ -4,20 +4,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import re
 import secrets
 import time
 from dataclasses import dataclass
-from xml.etree import ElementTree
+from xml.etree.ElementTree import ParseError
 
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
 from wechatpy.crypto import PrpCrypto
 from wechatpy.exceptions import InvalidAppIdException
 from wechatpy.replies import ArticlesReply, TextReply
 
+from core.text import strip_control
 from wechat.messages import Answer, cut
 
 MAX_BODY = 1024 * 1024
-_DECLARATION = re.compile(rb"<!(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.IGNORECASE)
 
 
 class Rejected(Exception):
@@ -51,16 +52,19 @@ def check_signature(token: str, params: dict[str, str], max_skew: int) -> None:
 def parse_xml(body: bytes | str) -> dict:
     """The top-level fields of a WeChat XML document (text, or the element where it has children).
 
-    DTDs and entity declarations are refused before parsing, so no expansion can happen."""
+    defusedxml refuses any DTD while parsing, whatever the document's encoding (a byte pattern
+    checked beforehand misses a UTF-16 body), so no entity is ever expanded or fetched."""
     raw = body.encode() if isinstance(body, str) else body
     if not raw.strip():
         raise Rejected(400, "empty body")
-    if _DECLARATION.search(raw):
-        raise Rejected(400, "XML declares a DTD or entity")
     try:
-        root = ElementTree.fromstring(raw)
-    except ElementTree.ParseError as exc:
+        root = fromstring(raw, forbid_dtd=True)
+    except DefusedXmlException:
+        raise Rejected(400, "XML declares a DTD or entity") from None
+    except ParseError as exc:
         raise Rejected(400, f"malformed XML: {exc}") from None
+    except (ValueError, LookupError) as exc:  # an encoding expat cannot read (UTF-16LE, UTF-32, ...)
+        raise Rejected(400, f"unreadable XML encoding: {exc}") from None
     if root.tag != "xml" or len(root) == 0:
         raise Rejected(400, "root element is not <xml> with fields")
     return {child.tag: child.text or "" if len(child) == 0 else child for child in root}
@@ -120,12 +124,21 @@ class Codec:
                 f"<TimeStamp>{timestamp}</TimeStamp><Nonce><![CDATA[{nonce}]]></Nonce></xml>")
 
 
+def xml_text(text: str) -> str:
+    """`text` as it can sit in a CDATA section: control characters (which XML 1.0 forbids) dropped, and
+    `]]>` split across two sections (wechatpy writes every value as `<![CDATA[...]]>` unescaped).
+    Stored text may still hold controls: rows written before input refused them."""
+    return strip_control(text).replace("]]>", "]]]]><![CDATA[>")
+
+
 def render(answer: Answer, *, to: str, account: str) -> str:
-    """The passive reply XML for an answer (text is cut to what WeChat shows)."""
+    """The passive reply XML for an answer (text is cut to what WeChat shows); well-formed whatever
+    the stored text holds."""
+    to, account = xml_text(to), xml_text(account)
     if answer.articles:
         reply = ArticlesReply(source=account, target=to)
         for a in answer.articles[:8]:
-            reply.add_article({"title": a.title, "description": a.description, "url": a.url,
-                               "image": a.image})
+            reply.add_article({"title": xml_text(a.title), "description": xml_text(a.description),
+                               "url": xml_text(a.url), "image": xml_text(a.image)})
         return reply.render()
-    return TextReply(source=account, target=to, content=cut(answer.text)).render()
+    return TextReply(source=account, target=to, content=xml_text(cut(strip_control(answer.text)))).render()

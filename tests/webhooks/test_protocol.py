@@ -55,7 +55,8 @@ def test_non_numeric_timestamp_is_refused():
     (b"not xml at all", "malformed"),
     (b"<xml>just text</xml>", "root element"),
     (b'<!DOCTYPE x [<!ENTITY a "b">]><xml><C>&a;</C></xml>', "DTD"),
-    (b'<?xml version="1.0"?><!doctype xml SYSTEM "file:///etc/passwd"><xml/>', "DTD"),
+    (b'<?xml version="1.0"?><!DOCTYPE xml SYSTEM "file:///etc/passwd"><xml/>', "DTD"),
+    (b'<?xml version="1.0"?><!doctype xml SYSTEM "file:///etc/passwd"><xml/>', "malformed"),
 ])
 def test_bad_xml_is_refused(body, reason):
     with pytest.raises(Rejected) as exc:
