@@ -122,7 +122,7 @@ def test_revised_points_to_its_successor(session):
 
 @pytest.mark.parametrize("update, message", [
     ({"status": PolicyStatus.revised}, "须指明修订后的政策"),
-    ({"superseded_by_id": -1}, "不存在"),
+    ({"superseded_by_id": 999_999}, "不存在"),
     ({"superseded_by_id": "self"}, "成环"),
     ({"superseded_by_id": "other", "status": PolicyStatus.repealed}, "只用于“已修订”"),
     ({"doc_number": "C2"}, "已被政策"),
