@@ -30,6 +30,7 @@ ERRMSG: dict[int, str] = {
     44004: "empty content",
     45009: "reach max api daily quota limit",
     45015: "response out of time limit or subscription is canceled",
+    45047: "out of response count limit",
     45028: "has no masssend quota",
     45056: "too many tags now, no need to add new",
     45058: "can't modify sys tag",

@@ -69,8 +69,9 @@ def custom_send(call: Call) -> Json:
         raise ApiError(44004)
     if not state.is_following(touser):
         raise ApiError(43004)
-    if state.outside_window(touser):
-        raise ApiError(45015)
+    refused = state.take_custom(touser)
+    if refused:
+        raise ApiError(refused)
     state.add_entry([touser], {
         "dir": "out", "kind": "custom", "touser": touser, "msgid": next(state.msgids),
         "status": "success", "text": message_text(msgtype, content), "body": body}, record=True)

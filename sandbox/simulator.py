@@ -20,7 +20,7 @@ from sandbox.state import Entry, State
 from sandbox.webhook import WebhookPoster
 
 CHAT_HTML = Path(__file__).with_name("chat.html")
-ACTIVE_EVENTS = frozenset({"text", "subscribe", "SCAN", "CLICK"})  # open the 48 h window
+ACTIVE_EVENTS = frozenset({"text", "subscribe", "SCAN", "CLICK"})  # open a customer-service allowance
 
 
 class Refused(Exception):
@@ -31,10 +31,9 @@ def routes(state: State, poster: WebhookPoster) -> list[Route]:
     async def send(openid: str, fields: dict[str, Any], text: str) -> dict[str, Any]:
         now = int(state.clock())
         msg = {"ToUserName": state.config.account, "FromUserName": openid, "CreateTime": now, **fields}
-        follower = state.follower(openid)
         kind = msg.get("Event", msg["MsgType"])
         if kind in ACTIVE_EVENTS:
-            follower.last_active_at = state.clock()
+            state.note_activity(openid, kind)
         entry = state.add_entry([openid], {"dir": "in", "kind": msg["MsgType"], "text": text,
                                            "body": msg}, record=False)
         done = await poster.deliver(msg)
@@ -133,7 +132,8 @@ def routes(state: State, poster: WebhookPoster) -> list[Route]:
                              for f in state.followers.values()])
 
     async def set_follower(request: Request) -> JSONResponse:
-        """Test setup without the webhook: set subscribed, nickname or last_active_at."""
+        """Test setup without the webhook: set subscribed, nickname or last_active_at (the time of the
+        follower's last message, which opens the 48-hour allowance; null: none)."""
         openid = request.path_params["openid"]
         if not OPENID_RE.fullmatch(openid):
             return JSONResponse({"error": "bad openid"}, 400)
@@ -144,7 +144,12 @@ def routes(state: State, poster: WebhookPoster) -> list[Route]:
             return JSONResponse({"error": f"fields: {sorted(allowed)}"}, 400)
         follower = state.follower(openid)
         for key, value in body.items():
-            setattr(follower, key, value)
+            if key == "last_active_at":
+                state.allowances.pop((openid, "message"), None)
+                if value is not None:
+                    state.note_activity(openid, "text", at=value)
+            else:
+                setattr(follower, key, value)
         return JSONResponse(follower.to_json())
 
     async def account(request: Request) -> JSONResponse:

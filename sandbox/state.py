@@ -18,7 +18,10 @@ from sandbox.config import Knobs, SandboxConfig
 Entry = dict[str, Any]  # one conversation line or sent-message record, served as JSON as is
 DEDUPE_SECONDS = 600  # client_msg_id makes a repeat within 10 minutes a no-op
 MASS_DEDUPE_SECONDS = 24 * 3600  # a mass send's clientmsgid makes a repeat within 24 h a no-op (45065)
-WINDOW_SECONDS = 48 * 3600  # customer-service messages only within 48 h of the user's last action
+# 客服消息下发规则: a follower's message allows 5 customer-service messages within 48 h of it; a menu
+# click, a follow or a scan allows 3 within 1 minute. Each action starts its allowance afresh.
+MESSAGE_ALLOWANCE = (5, 48 * 3600)
+EVENT_ALLOWANCE = (3, 60)
 OLD_TOKEN_GRACE = 300  # after a refresh WeChat keeps the previous token valid for 5 minutes
 CONVERSATION_LENGTH = 1000
 MAX_CONVERSATIONS = 50_000  # least recently active followers' conversations are forgotten first
@@ -31,7 +34,6 @@ class Follower:
     openid: str
     subscribed: bool = True
     subscribe_time: int = 0
-    last_active_at: float | None = None  # last message, click, scan or follow
     nickname: str = ""
     tags: list[int] = field(default_factory=list)
     subscribe_scene: str = "ADD_SCENE_OTHERS"
@@ -39,6 +41,14 @@ class Follower:
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+@dataclass
+class Allowance:
+    """Customer-service messages still allowed since the action at `opened_at`."""
+
+    opened_at: float
+    left: int
 
 
 class State:
@@ -59,6 +69,8 @@ class State:
         self.qrcodes: dict[str, dict[str, Any]] = {}  # ticket -> QR code
         self.records: deque[Entry] = deque(maxlen=self.config.max_records)
         self.conversations: OrderedDict[str, deque[Entry]] = OrderedDict()  # LRU: bounded memory
+        # (openid, "message" | "event") -> its allowance; a follower never seen acting has none
+        self.allowances: dict[tuple[str, str], Allowance] = {}
         self.dedupe: OrderedDict[tuple[str, str], tuple[int, float]] = OrderedDict()
         self.mass_dedupe: dict[str, tuple[int, float]] = {}  # clientmsgid -> (msg_id, at); a few a day
         self.daily: Counter[tuple[str, int]] = Counter()  # (what, China day) -> count
@@ -115,12 +127,29 @@ class State:
         known = self.followers.get(openid)
         return known is None or known.subscribed
 
-    def outside_window(self, openid: str) -> bool:
+    def note_activity(self, openid: str, action: str, at: float | None = None) -> None:
+        """A follower's message (`text`) or event (`CLICK`, `subscribe`, `SCAN`) starts its allowance."""
+        by, (count, _) = ("message", MESSAGE_ALLOWANCE) if action == "text" else ("event", EVENT_ALLOWANCE)
+        self.allowances[(openid, by)] = Allowance(self.clock() if at is None else at, count)
+
+    def take_custom(self, openid: str) -> int:
+        """0 when a customer-service message to `openid` may go now (it is counted), else 45015 (no
+        allowance open) or 45047 (open but used up). The 1-minute allowance is used before the 48-hour one.
+        A follower the sandbox never saw act may be sent to without limit, so API tests need no chat."""
         if openid in self.knobs.outside_window:
-            return True
-        known = self.followers.get(openid)
-        last = known.last_active_at if known else None
-        return last is not None and self.clock() - last > WINDOW_SECONDS
+            return 45015
+        found = [(self.allowances.get((openid, by)), seconds)
+                 for by, (_, seconds) in (("event", EVENT_ALLOWANCE), ("message", MESSAGE_ALLOWANCE))]
+        if all(a is None for a, _ in found):
+            return 0
+        now, open_ = self.clock(), False
+        for allowance, seconds in found:
+            if allowance is not None and now - allowance.opened_at <= seconds:
+                open_ = True
+                if allowance.left:
+                    allowance.left -= 1
+                    return 0
+        return 45047 if open_ else 45015
 
     # --- what was said ----------------------------------------------------------
     def add_entry(self, openids: list[str], entry: Entry, *, record: bool) -> Entry:

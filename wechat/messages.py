@@ -43,10 +43,11 @@ class Inbound:
 
     @property
     def dedupe_key(self) -> str:
-        """WeChat retries carry the same MsgId; events have none and are told apart by sender and time."""
+        """WeChat retries carry the same MsgId; events have none and are told apart by sender, time, event
+        and EventKey (two menu taps in one second are two events)."""
         if self.msg_id:
             return f"m:{self.msg_id}"
-        return f"e:{self.openid}:{int(self.created_at.timestamp())}:{self.event or self.kind}"
+        return f"e:{self.openid}:{int(self.created_at.timestamp())}:{self.event or self.kind}:{self.event_key}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,6 @@
 """The routing table: every keyword and menu click, through the real webhook."""
+import time
+
 import pytest
 from sqlalchemy import select
 
@@ -143,3 +145,10 @@ def test_menu_is_published_to_wechat(app_env, monkeypatch):
         clear_caches()
         menu.publish()
         assert state.menu == menu.menu_json()
+
+
+def test_two_menu_taps_in_the_same_second_each_get_their_own_reply(client):
+    same_second = int(time.time())
+    taps = [post(client, wx.message("oTwoTaps01", kind="event", created=same_second, Event="CLICK", EventKey=key))
+            for key in ("HELP", "SURVEY")]
+    assert [parse_xml(r.content)["Content"] for r in taps] == [menu.HELP, commands.NO_SURVEY]

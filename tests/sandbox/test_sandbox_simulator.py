@@ -177,3 +177,52 @@ def test_reply_to_wrong_user_is_flagged(make_sandbox, webhook, monkeypatch):
                                      "<MsgType>text</MsgType><Content>c</Content></xml>")
     problems = say(sb, "text", content="hi").json()["reply"]["problems"]
     assert len(problems) == 3 and "ToUserName" in problems[0] and "CreateTime" in problems[2]
+
+
+def test_a_newcomer_who_typed_first_can_still_follow_and_is_welcomed(make_sandbox, webhook):
+    sb = make_sandbox(webhook_url=webhook.url)
+    assert say(sb, "text", content="你好").json()["reply"]["text"] == "echo: 你好"
+    followed = say(sb, "event", event="subscribe")
+    assert followed.status_code == 200 and followed.json()["reply"]["text"] == "welcome"
+    assert webhook.received[-1].event == "subscribe"
+    assert say(sb, "event", event="subscribe").status_code == 409  # now they follow
+
+
+CUSTOM = {"touser": OPENID, "msgtype": "text", "text": {"content": "答复"}}
+
+
+def custom_errcodes(sb, n):
+    return [sb.api("message/custom/send", CUSTOM)["errcode"] for _ in range(n)]
+
+
+def test_a_message_allows_five_customer_service_messages_until_the_next_message(make_sandbox, webhook, clock):
+    sb = make_sandbox(clock=clock, webhook_url=webhook.url, token_ttl=10**6)
+    say(sb, "text", content="问题")
+    assert custom_errcodes(sb, 6) == [0, 0, 0, 0, 0, 45047]
+    clock.advance(47 * 3600)
+    assert custom_errcodes(sb, 1) == [45047]
+    say(sb, "text", content="还有一个问题")  # starts the allowance afresh, it does not add up
+    assert custom_errcodes(sb, 6) == [0, 0, 0, 0, 0, 45047]
+    clock.advance(48 * 3600 + 1)
+    assert custom_errcodes(sb, 1) == [45015]
+    assert sb.client.get("/sandbox/stats").json()["errors"].get("45047") == 3
+
+
+@pytest.mark.parametrize("action", [{"event": "CLICK", "key": "HELP"}, {"event": "subscribe"}])
+def test_a_click_or_a_follow_allows_three_within_a_minute_and_no_48_hours(make_sandbox, webhook, clock, action):
+    sb = make_sandbox(clock=clock, webhook_url=webhook.url, token_ttl=10**6)
+    if action["event"] == "CLICK":  # someone who follows already
+        sb.client.post(f"/sandbox/followers/{OPENID}", json={"subscribed": True})
+    assert say(sb, "event", **action).status_code == 200
+    assert custom_errcodes(sb, 4) == [0, 0, 0, 45047]
+    clock.advance(61)
+    assert custom_errcodes(sb, 1) == [45015]
+
+
+def test_a_click_within_the_48_hours_is_used_before_the_message_allowance(make_sandbox, webhook, clock):
+    sb = make_sandbox(clock=clock, webhook_url=webhook.url, token_ttl=10**6)
+    say(sb, "text", content="问题")
+    say(sb, "event", event="CLICK", key="HELP")
+    assert custom_errcodes(sb, 3) == [0, 0, 0]
+    clock.advance(61)
+    assert custom_errcodes(sb, 6) == [0, 0, 0, 0, 0, 45047]
