@@ -20,6 +20,7 @@ _FLAG = "policies_changed"
 _CONTENT = (Policy, Interpretation, FaqEntry, PolicyRevision)
 
 log = logging.getLogger(__name__)
+_bumped_here = 0  # the newest version this process's own commits made: its searches use it at once
 
 
 def mark_changed(session: Session) -> None:
@@ -34,7 +35,15 @@ def current_version() -> int:
 
 def bump() -> int:
     """Tell every process that the content changed; returns the new version."""
-    return int(get_redis().incr(VERSION_KEY))
+    global _bumped_here
+    version = int(get_redis().incr(VERSION_KEY))
+    _bumped_here = max(_bumped_here, version)
+    return version
+
+
+def bumped_here() -> int:
+    """The newest version this process committed (0 when none): its own changes need no Redis check."""
+    return _bumped_here
 
 
 @event.listens_for(Session, "after_flush")

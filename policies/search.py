@@ -1,9 +1,10 @@
 """Answers from the policy library and the FAQ for a question, in any process, kept current without restarts.
 
 Each process holds one search index built from the database. At most once a `SEARCH_REFRESH_SECONDS` a search
-compares the content version in Redis (policies.content) with the one its index was built from; when they
-differ, a background thread builds a new index while searches keep using the old one, then swaps it in.
-Only the very first search of a process waits for a build (or call `warm_up()` at start-up).
+compares the content version in Redis (policies.content) with the one its index was built from (an empty index
+at every search); when they differ, the search waits for a new index rather than answer from the old one. A
+change committed by this process is searched at once, without waiting for the check. The first search of a
+process builds the index (or call `warm_up()` at start-up).
 """
 from __future__ import annotations
 
@@ -133,26 +134,21 @@ class _Searcher:
         os.register_at_fork(after_in_child=self._after_fork)
 
     def reset(self) -> None:
-        self._lock = threading.Lock()  # guards starting a build
-        self._first = threading.Lock()  # the first build, which callers wait for
+        self._build_lock = threading.Lock()  # one build at a time; searches that need it wait for it
         self._snapshot: _Snapshot | None = None
         self._checked_at = 0.0
-        self._building = False
 
     def _after_fork(self) -> None:
-        # a build thread of the parent does not exist in the child; the snapshot is still good
-        self._lock, self._first, self._building = threading.Lock(), threading.Lock(), False
+        # a build running in the parent does not exist in the child; the snapshot is still good
+        self._build_lock = threading.Lock()
 
     def snapshot(self) -> _Snapshot:
         snap = self._snapshot
-        if snap is None:
-            with self._first:
-                if self._snapshot is None:
-                    self._snapshot = self._build()
-                    self._checked_at = time.monotonic()
-                return self._snapshot
+        if snap is None or 0 <= snap.version < content.bumped_here():  # this process's own commit: at once
+            return self._rebuild(snap)
         now = time.monotonic()
-        if now - self._checked_at >= get_settings().search_refresh_seconds:
+        # An empty index is checked at every search: the content may be arriving right now (an import at start).
+        if len(snap.index) == 0 or now - self._checked_at >= get_settings().search_refresh_seconds:
             self._checked_at = now
             try:
                 version = content.current_version()
@@ -160,24 +156,23 @@ class _Searcher:
                 log.warning("content version unavailable; searching the current index")
                 return snap
             if version != snap.version:
-                self._start_rebuild()
+                return self._rebuild(snap)
         return snap
 
-    def _start_rebuild(self) -> None:
-        with self._lock:
-            if self._building:
-                return
-            self._building = True
-        threading.Thread(target=self._rebuild, name="policies-index", daemon=True).start()
-
-    def _rebuild(self) -> None:
-        try:
-            self._snapshot = self._build()
-        except Exception:  # noqa: BLE001 - keep answering from the old index; the next check retries
-            log.exception("search index rebuild failed")
-        finally:
-            with self._lock:
-                self._building = False
+    def _rebuild(self, stale: _Snapshot | None) -> _Snapshot:
+        """A snapshot newer than `stale`: built here, or by the search that was already building one."""
+        with self._build_lock:
+            if self._snapshot is not stale and self._snapshot is not None:
+                return self._snapshot
+            try:
+                self._snapshot = self._build()
+            except Exception:  # noqa: BLE001 - answer from the old index; the next check retries
+                if stale is None:
+                    raise
+                log.exception("search index rebuild failed")
+                return stale
+            self._checked_at = time.monotonic()
+            return self._snapshot
 
     @staticmethod
     def _build() -> _Snapshot:

@@ -174,6 +174,22 @@ def test_answer_and_add_to_faq_in_one_call(client, question):
         assert (entry.question, entry.answer) == ("我们园区的企业怎么申请稳岗返还？", "请登录人社网上办事大厅申请。")
 
 
+def test_a_question_asked_right_after_add_to_faq_gets_the_new_entry(client, question, monkeypatch):
+    from core.settings import get_settings
+
+    monkeypatch.setenv("SEARCH_REFRESH_SECONDS", "60")  # no help from the periodic check
+    get_settings.cache_clear()
+    with session_scope() as session:
+        faq.add_from_answer(session=session, question="稳岗返还的标准是多少？", answer="按上年度缴纳失业保险费的60%返还。")
+    say(client, "oStaff0002", "稳岗返还的标准是多少？")  # the index holds the neighbouring entry only
+    r = client.post(f"/api/questions/{question}/answer",
+                    json={"answer": "请登录人社网上办事大厅申请。", "add_to_faq": True},
+                    headers=staff_headers(client, Role.editor))
+    assert r.status_code == 200
+    reply = say(client, "oStaff0003", "我们园区的企业怎么申请稳岗返还？")
+    assert reply.startswith("我们园区的企业怎么申请稳岗返还？\n请登录人社网上办事大厅申请。")
+
+
 def test_add_an_answered_question_to_the_faq_with_an_edited_question(client, question):
     editor = staff_headers(client, Role.editor)
     before = client.post(f"/api/questions/{question}/add-to-faq", json={}, headers=editor)

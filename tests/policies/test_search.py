@@ -132,3 +132,41 @@ def test_a_change_made_by_another_process_reaches_this_one(library):
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert wait_for(lambda: any(c.answer == "另一进程写入的答复。" for c in find_answers("公共充电桩建设有补贴吗")))
+
+
+@pytest.fixture
+def slow_checks(app_env, fresh_search, monkeypatch):
+    """An empty library whose processes check Redis for changes only once a minute."""
+    monkeypatch.setenv("SEARCH_REFRESH_SECONDS", "60")
+    from core.settings import get_settings
+
+    get_settings.cache_clear()
+    yield app_env
+    get_settings.cache_clear()
+
+
+def test_a_question_right_after_an_import_at_start_is_not_answered_from_the_empty_index(slow_checks):
+    assert find_answers("公共充电桩建设有补贴吗") == []  # the server warmed up before the import
+    done = subprocess.run([sys.executable, "-c", CHANGE], cwd=ROOT, env=slow_checks, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    [best, *_] = find_answers("公共充电桩建设有补贴吗")  # at once, not a minute later
+    assert best.answer == "另一进程写入的答复。"
+
+
+def test_a_change_is_answered_from_at_once_in_the_process_that_committed_it(slow_checks):
+    with session_scope() as session:
+        faq.add_from_answer(session=session, question="失业保险金怎么领", answer="到人社窗口申领。")
+    assert find_answers("失业保险金怎么领")[0].answer == "到人社窗口申领。"  # index built
+    with session_scope() as session:
+        faq.add_from_answer(session=session, question="养犬登记证怎么办理", answer="到公安机关办理养犬登记。")
+    assert find_answers("养犬登记证怎么办理")[0].answer == "到公安机关办理养犬登记。"  # no waiting, no retry
+
+
+def test_a_change_from_another_process_is_answered_from_within_the_refresh_interval(library):
+    assert all(c.answer != "另一进程写入的答复。" for c in find_answers("公共充电桩建设有补贴吗"))  # index built
+    done = subprocess.run([sys.executable, "-c", CHANGE], cwd=ROOT, env=library, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    time.sleep(0.1)  # SEARCH_REFRESH_SECONDS
+    assert find_answers("公共充电桩建设有补贴吗")[0].answer == "另一进程写入的答复。"  # the first search after it
