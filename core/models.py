@@ -5,7 +5,8 @@ import importlib
 
 from sqlalchemy import MetaData
 
-DOMAIN_MODELS = ["staff.models", "subscriptions.models", "bot.models", "policies.models", "push.models"]
+DOMAIN_MODELS = ["staff.models", "subscriptions.models", "bot.models", "policies.models", "push.models",
+                 "surveys.models"]
 
 
 def metadata() -> MetaData:
