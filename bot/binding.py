@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 
-from bot import dialogs, service
+from bot import dialogs, pushes, service
 from bot import text as bot_text
 from core.db import session_scope
 from core.text import CONTROL_MESSAGE, has_control
@@ -47,7 +47,8 @@ def _confirm(state: dialogs.State, text: str) -> dialogs.Turn:
             subs.bind_enterprise(session=session, follower_id=follower.id,
                                  enterprise_id=state.data["enterprise_id"])
             name = session.get(Enterprise, state.data["enterprise_id"]).name
-        return dialogs.Turn(f"已绑定“{name}”。今后与贵企业相关的政策会推送给您。")
+            paused = pushes.is_paused(follower)
+        return dialogs.Turn(f"已绑定“{name}”。" + _pushes_note(paused))
     if answer in NO:
         return dialogs.Turn(ASK_CODE, "code")
     return dialogs.Turn("请回复“是”确认绑定，回复“否”重新输入代码，或回复“取消”。", "confirm")
@@ -120,12 +121,20 @@ def _create(state: dialogs.State, *, park_id: int | None) -> dialogs.Turn:
                                                 industry_code=data["industry"], park_id=park_id)
             follower = service.ensure_follower(session=session, openid=state.openid)
             subs.bind_enterprise(session=session, follower_id=follower.id, enterprise_id=enterprise.id)
+            paused = pushes.is_paused(follower)
     except IntegrityError:  # someone registered the same code meanwhile: bind to that one
         with session_scope() as session:
             enterprise = subs.get_enterprise_by_credit_code(session=session, code=data["code"])
             follower = service.ensure_follower(session=session, openid=state.openid)
             subs.bind_enterprise(session=session, follower_id=follower.id, enterprise_id=enterprise.id)
-    return dialogs.Turn(f"已登记并绑定“{enterprise.name}”。今后与贵企业相关的政策会推送给您。")
+            paused = pushes.is_paused(follower)
+    return dialogs.Turn(f"已登记并绑定“{enterprise.name}”。" + _pushes_note(paused))
+
+
+def _pushes_note(paused: bool) -> str:
+    if paused:
+        return "您已暂停接收全部推送，与贵企业相关的政策也不会推送给您；回复“恢复推送”恢复。"
+    return "今后与贵企业相关的政策会推送给您。"
 
 
 BIND = dialogs.register(dialogs.Dialog("bind", "绑定企业", {

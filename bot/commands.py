@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot import answering, binding, menu, topics
+from bot import answering, binding, menu, pushes, topics
 
 Reply = Callable[[str], str]  # openid -> reply text
 
@@ -38,6 +38,8 @@ COMMANDS: list[Command] = [
     Command(("订阅",), "SUBSCRIBE", topics.start_subscribe),
     Command(("我的订阅",), "MY_SUBSCRIPTIONS", topics.my_subscriptions),
     Command(("退订全部",), None, topics.unsubscribe_all),
+    Command(("暂停推送",), None, pushes.pause),
+    Command(("恢复推送",), None, pushes.resume),
     Command(("绑定企业", "绑定"), "BIND", binding.start_bind),
     Command(("解绑", "解绑企业"), "UNBIND", binding.start_unbind),
     Command(("问卷",), "SURVEY", _Fixed(NO_SURVEY)),

@@ -1,11 +1,12 @@
-"""`订阅`, `我的订阅`, `退订 N` and `退订全部`: which policy topics a follower receives.
+"""`订阅`, `我的订阅`, `退订 N` and `退订全部`: which policy topics a follower receives. Pausing every push
+is another thing (`bot.pushes`); `我的订阅` shows both.
 
 Topics are numbered by their place in the active topic list, the same numbers in every reply."""
 from __future__ import annotations
 
 import re
 
-from bot import dialogs, service
+from bot import dialogs, pushes, service
 from core.db import session_scope
 from subscriptions import service as subs
 
@@ -49,9 +50,9 @@ def _pick(state: dialogs.State, text: str) -> dialogs.Turn:
     with session_scope() as session:
         follower = service.ensure_follower(session=session, openid=state.openid)
         subs.subscribe(session=session, follower_id=follower.id, topic_ids=[tid for _, tid, _ in chosen])
-        if follower.muted:  # subscribing again after 退订全部 turns pushes back on
-            subs.set_mute(session=session, follower=follower, muted=False)
-    return dialogs.Turn("已订阅：" + "、".join(name for _, _, name in chosen) + "。回复“我的订阅”查看全部。")
+        paused = pushes.is_paused(follower)
+    note = "\n" + pushes.PAUSED_NOTE if paused else ""
+    return dialogs.Turn("已订阅：" + "、".join(name for _, _, name in chosen) + "。回复“我的订阅”查看全部。" + note)
 
 
 SUBSCRIBE = dialogs.register(dialogs.Dialog("subscribe", "订阅", {"pick": _pick}))
@@ -62,12 +63,14 @@ def my_subscriptions(openid: str) -> str:
         follower = service.ensure_follower(session=session, openid=openid)
         numbers = {tid: n for n, tid, _ in _numbered(session)}
         mine = subs.list_subscriptions(session=session, follower_id=follower.id)
-        muted = follower.muted
+        paused = pushes.is_paused(follower)
+    state = ("推送：已暂停，任何政策都不会推送给您。回复“恢复推送”恢复。" if paused
+             else "推送：接收中。回复“暂停推送”可暂停全部推送。")
     if not mine:
-        return "您还没有订阅政策主题。回复“订阅”选择主题。"
+        return "您还没有订阅政策主题。回复“订阅”选择主题。\n" + state
     lines = [f"{numbers[t.id]}. {t.name}" if t.id in numbers else f"· {t.name}（已停用）" for t in mine]
-    note = "\n（您已暂停接收推送，回复“订阅”可恢复。）" if muted else ""
-    return "您订阅的主题：\n" + "\n".join(lines) + "\n退订请回复“退订 序号”，如“退订 2”；或“退订全部”。" + note
+    return ("您订阅的主题：\n" + "\n".join(lines) + "\n退订请回复“退订 序号”，如“退订 2”；或“退订全部”。\n"
+            + state)
 
 
 def unsubscribe_numbers(openid: str, text: str) -> str:
@@ -91,9 +94,13 @@ def unsubscribe_numbers(openid: str, text: str) -> str:
 
 
 def unsubscribe_all(openid: str) -> str:
-    """`退订全部`: no topics and no pushes at all until the follower subscribes again."""
+    """`退订全部`: no topics any more; pushes that concern the follower's enterprises still come."""
     with session_scope() as session:
         follower = service.ensure_follower(session=session, openid=openid)
-        subs.unsubscribe(session=session, follower_id=follower.id)
-        subs.set_mute(session=session, follower=follower, muted=True)
-    return "已退订全部主题，今后不再向您推送政策。回复“订阅”可重新订阅。"
+        removed = subs.unsubscribe(session=session, follower_id=follower.id)
+        paused = pushes.is_paused(follower)
+    head = "已退订全部主题。" if removed else "您没有订阅政策主题，无需退订。"
+    if paused:
+        return head + pushes.PAUSED_NOTE
+    return head + ("其他推送（如与您绑定的企业相关的政策）仍会发给您；不想接收任何推送请回复“暂停推送”。"
+                   "回复“订阅”可重新订阅。")

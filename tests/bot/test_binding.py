@@ -179,3 +179,17 @@ def test_a_name_with_control_characters_is_asked_again(client):
     reply = say(client, ME, "葫芦岛\x85某某有限公司")  # C1: XML carries it, C0 would not parse
     assert "控制字符" in reply and "请重新发送企业全称" in reply
     assert "所属行业" in say(client, ME, "葫芦岛某某有限公司")
+
+
+def test_binding_while_paused_says_that_nothing_will_be_pushed(client, known):
+    say(client, ME, "暂停推送")
+    say(client, ME, "绑定企业"), say(client, ME, VALID_CODE)
+    reply = say(client, ME, "是")
+    assert "已绑定" in reply and "暂停接收全部推送" in reply and "恢复推送" in reply
+    say(client, ME, "绑定企业"), say(client, ME, OTHER_CODE), say(client, ME, "某公司")
+    reply = say(client, ME, "跳过")
+    assert "已登记并绑定" in reply and "恢复推送" in reply
+    say(client, ME, "恢复推送")
+    say(client, ME, "解绑"), say(client, ME, "全部")
+    say(client, ME, "绑定企业"), say(client, ME, VALID_CODE)
+    assert "今后与贵企业相关的政策会推送给您" in say(client, ME, "是")

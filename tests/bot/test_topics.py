@@ -61,12 +61,40 @@ def test_unsubscribe_wrong_input(client, topics, text, fragment):
     assert fragment in say(client, ME, text)
 
 
-def test_unsubscribe_all_stops_pushes_until_subscribing_again(client, topics):
+def test_unsubscribe_all_drops_the_topics_only_and_says_what_still_comes(client, topics):
     say(client, ME, "订阅"), say(client, ME, "1 2")
-    assert "已退订全部" in say(client, ME, "退订 全部")
-    assert mine() == ([], True)
-    say(client, ME, "订阅"), say(client, ME, "3")
-    assert mine() == ([topics[2]], False)
+    reply = say(client, ME, "退订 全部")
+    assert "已退订全部主题" in reply and "暂停推送" in reply
+    assert mine() == ([], False)
+    assert "没有订阅政策主题" in say(client, ME, "退订全部")  # nothing to unsubscribe, and nothing muted
+    assert mine() == ([], False)
+
+
+def test_pause_and_resume_every_push_keep_the_topics(client, topics):
+    say(client, ME, "订阅"), say(client, ME, "1")
+    assert "已暂停全部推送" in say(client, ME, "暂停推送")
+    assert mine() == ([topics[0]], True)
+    assert "无需重复" in say(client, ME, "暂停推送")
+    listing = say(client, ME, "我的订阅")
+    assert f"1. {topics[0]}" in listing and "推送：已暂停" in listing and "恢复推送" in listing
+    say(client, ME, "订阅")
+    assert "恢复推送" in say(client, ME, "2")  # subscribing says so
+    assert mine() == ([topics[0], topics[1]], True)  # and does not resume by itself
+    assert say(client, ME, "恢复推送").startswith("已恢复推送")
+    assert mine() == ([topics[0], topics[1]], False)
+    assert "推送：接收中" in say(client, ME, "我的订阅")
+    assert "无需恢复" in say(client, ME, "恢复推送")
+
+
+def test_my_subscriptions_shows_the_pause_without_any_topic(client, topics):
+    say(client, ME, "暂停推送")
+    listing = say(client, ME, "我的订阅")
+    assert "还没有订阅" in listing and "推送：已暂停" in listing
+
+
+def test_help_names_pause_and_resume(client):
+    help_text = say(client, ME, "帮助")
+    assert "暂停推送" in help_text and "恢复推送" in help_text
 
 
 def test_unfollowing_stops_pushes_and_following_again_restores_subscriptions(client, topics):
