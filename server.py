@@ -25,12 +25,16 @@ from policies import search
 from push import api as push_api
 from staff import api as staff_api
 from subscriptions import api as subscriptions_api
+from surveys import api as surveys_api
+from surveys import form as survey_form
 from webhooks import api as webhook_api
 
 ROUTERS = [webhook_api.router, ops_api.router, policy_pages.router, push_api.public,
-           console_assets.docs, console_auth.router, console_dashboard.router, console_campaigns.router]
+           console_assets.docs, console_auth.router, console_dashboard.router, console_campaigns.router,
+           survey_form.router]
 # the staff API: every route documents the shared refusals (core.problems)
-STAFF_ROUTERS = [staff_api.router, subscriptions_api.router, bot_api.router, policies_api.router, push_api.router]
+STAFF_ROUTERS = [staff_api.router, subscriptions_api.router, bot_api.router, policies_api.router, push_api.router,
+                 surveys_api.router]
 
 
 @asynccontextmanager

@@ -23,6 +23,7 @@ VENDOR = {  # package -> folder under static/vendor (VENDOR.md lists version and
     "echarts": "echarts-6.1.0",
     "swagger": "swagger-ui-dist-5.35.0",
     "redoc": "redoc-2.5.4",
+    "weui": "weui-2.6.26",  # the survey form's (surveys/form.py links it)
 }
 ROLE_LABELS = {Role.admin: "管理员", Role.editor: "编辑", Role.reviewer: "审核", Role.analyst: "分析"}
 # (label, path, roles that see it)

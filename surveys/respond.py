@@ -125,7 +125,8 @@ class Refused(Exception):
     """The respondent may not answer now (closed, completed, screened out); the message says so."""
 
 
-def _ready(session: Session, survey: Survey, rec: SurveyRecipient) -> None:
+def check_ready(survey: Survey, rec: SurveyRecipient) -> None:
+    """Raises Refused when this recipient may not answer now."""
     if rec.status is R.completed:
         raise Refused("您已提交过本问卷，感谢参与！")
     if rec.status is R.screened_out:
@@ -139,7 +140,7 @@ def answer(*, session: Session, survey: Survey, rec: SurveyRecipient, name: str,
            comment: str | None = None) -> Step:
     """Check and save one answer (None skips an optional question); returns what comes next.
     Raises AnswerError (the answer does not fit) or Refused."""
-    _ready(session, survey, rec)
+    check_ready(survey, rec)
     definition = parse_definition(survey.definition)
     draft = _draft(rec)
     current = {q.name: q for _, q in shown(definition, draft["answers"])}
@@ -183,7 +184,7 @@ def _prune(definition: Definition, draft: dict[str, Any]) -> None:
 
 def back(*, session: Session, survey: Survey, rec: SurveyRecipient) -> Step:
     """上一题: forget the last answer, so that question is asked again."""
-    _ready(session, survey, rec)
+    check_ready(survey, rec)
     draft = _draft(rec)
     if draft["order"]:
         name = draft["order"].pop()
@@ -192,6 +193,16 @@ def back(*, session: Session, survey: Survey, rec: SurveyRecipient) -> Step:
         rec.draft = draft
         session.flush()
     return step(parse_definition(survey.definition), draft["answers"])
+
+
+def back_page(*, session: Session, survey: Survey, rec: SurveyRecipient) -> Step:
+    """上一页 in the form: back to the page before the one the respondent is on."""
+    definition = parse_definition(survey.definition)
+    current = step(definition, answers_of(rec)).page
+    while True:
+        at = back(session=session, survey=survey, rec=rec)
+        if at.page is not current or not _draft(rec)["order"]:
+            return at
 
 
 def _cells(rec: SurveyRecipient) -> dict[str, Any]:
@@ -204,7 +215,7 @@ def _screen_out(rec: SurveyRecipient) -> None:
 
 def complete(*, session: Session, survey: Survey, rec: SurveyRecipient, channel: str) -> str:
     """Write the response once every question shown is answered; returns the closing message."""
-    _ready(session, survey, rec)
+    check_ready(survey, rec)
     definition = parse_definition(survey.definition)
     answers = answers_of(rec)
     if step(definition, answers).question is not None:

@@ -1,0 +1,140 @@
+"""The survey form (H5) at /s/{token}: one page at a time with progress, server-rendered with WeUI and no
+JavaScript. Answers go through surveys.respond, as the chat's do, so a partial response resumes in either.
+A question whose condition reads an answer on its own page appears once that page is sent."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
+
+from core.db import request_session
+from surveys import respond
+from surveys.definition import AnswerError, Matrix, MultipleChoice, Page, Ranking, Rating
+from surveys.definition import parse as parse_definition
+from surveys.models import Survey
+
+router = APIRouter(tags=["surveys"], include_in_schema=False)
+Db = Annotated[Session, Depends(request_session, scope="function")]  # committed before the page is sent
+templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
+WEUI = "/console/static/vendor/weui-2.6.26/weui.min.css"  # console/VENDOR.md
+MAX_FIELDS = 500  # a page never has more inputs than this; a bigger form is refused before reading it
+
+
+def _message(request: Request, text: str, status_code: int = 200, title: str = "问卷") -> HTMLResponse:
+    return templates.TemplateResponse(request, "message.html", {"weui": WEUI, "title": title, "text": text},
+                                      status_code=status_code)
+
+
+def _page_questions(definition, page: Page, answers: dict[str, Any]) -> list:
+    return [q for p, q in respond.shown(definition, answers) if p is page]
+
+
+def _render(request: Request, survey: Survey, token: str, answers: dict[str, Any],
+            errors: dict[str, str] | None = None, given: dict[str, Any] | None = None) -> HTMLResponse:
+    definition = parse_definition(survey.definition)
+    at = respond.step(definition, answers)
+    page = at.page
+    questions = _page_questions(definition, page, answers)
+    first = next(i for i, (_, q) in enumerate(respond.shown(definition, answers), 1) if q is questions[0])
+    return templates.TemplateResponse(request, "form.html", {
+        "weui": WEUI, "survey": survey, "token": token, "page": page, "questions": questions,
+        "values": {**answers, **(given or {})}, "errors": errors or {},
+        "progress": int(100 * (first - 1) / max(at.total, 1)), "can_go_back": first > 1,
+        "kind": _kind}, status_code=422 if errors else 200)
+
+
+def _kind(question) -> str:
+    if isinstance(question, Rating):
+        return "rating"
+    if isinstance(question, Matrix):
+        return "matrix"
+    if isinstance(question, Ranking):
+        return "ranking"
+    if isinstance(question, MultipleChoice):
+        return "checkbox"
+    return question.type
+
+
+def _value(question, form) -> Any:
+    """The answer a page's inputs give for one question (None: left empty)."""
+    name = question.name
+    if isinstance(question, MultipleChoice):
+        return form.getlist(name) or None
+    if isinstance(question, Matrix):
+        return {r.value: form[f"{name}.{r.value}"] for r in question.rows if form.get(f"{name}.{r.value}")} or None
+    if isinstance(question, Ranking):
+        ranks = {c.value: form.get(f"{name}.{c.value}", "").strip() for c in question.choices}
+        if not any(ranks.values()):
+            return None
+        if sorted(ranks.values(), key=lambda r: (len(r), r)) != [str(i) for i in range(1, len(ranks) + 1)]:
+            raise AnswerError(f"请为每个选项填写不重复的名次 1-{len(ranks)}")
+        return sorted(ranks, key=lambda v: int(ranks[v]))
+    value = form.get(name, "")
+    return value if value.strip() else None
+
+
+def _recipient_or_message(request: Request, session: Session, token: str):
+    rec = respond.by_token(session=session, token=token)
+    if rec is None:
+        return None, None, _message(request, "链接无效或已失效。", 404)
+    survey = session.get(Survey, rec.survey_id)
+    return rec, survey, None
+
+
+@router.get("/s/{token}", response_class=HTMLResponse)
+def show(request: Request, token: str, session: Db) -> HTMLResponse:
+    rec, survey, refused = _recipient_or_message(request, session, token)
+    if refused:
+        return refused
+    try:
+        respond.check_ready(survey, rec)
+    except respond.Refused as exc:
+        return _message(request, str(exc), title=survey.title)
+    answers = respond.answers_of(rec)
+    if respond.step(parse_definition(survey.definition), answers).question is None:
+        return _finish(request, session, survey, rec)
+    return _render(request, survey, token, answers)
+
+
+@router.post("/s/{token}", response_class=HTMLResponse)
+async def send(request: Request, token: str, session: Db) -> HTMLResponse:
+    form = await request.form(max_fields=MAX_FIELDS, max_files=0)
+    return await run_in_threadpool(_send, request, token, session, form)  # database work off the loop
+
+
+def _send(request: Request, token: str, session: Session, form) -> HTMLResponse:
+    rec, survey, refused = _recipient_or_message(request, session, token)
+    if refused:
+        return refused
+    try:
+        if form.get("action") == "back":
+            respond.back_page(session=session, survey=survey, rec=rec)
+            return RedirectResponse(f"/s/{token}", status_code=303)
+        definition = parse_definition(survey.definition)
+        page = respond.step(definition, respond.answers_of(rec)).page
+        errors, given = {}, {}
+        for question in _page_questions(definition, page, respond.answers_of(rec)) if page else []:
+            try:
+                given[question.name] = value = _value(question, form)
+                respond.answer(session=session, survey=survey, rec=rec, name=question.name, value=value,
+                               comment=form.get(f"{question.name}-Comment"))
+            except AnswerError as exc:
+                errors[question.name] = str(exc)
+        if errors:
+            return _render(request, survey, token, respond.answers_of(rec), errors, given)
+    except respond.Refused as exc:
+        return _message(request, str(exc), title=survey.title)
+    return RedirectResponse(f"/s/{token}", status_code=303)
+
+
+def _finish(request: Request, session: Session, survey: Survey, rec) -> HTMLResponse:
+    try:
+        text = respond.complete(session=session, survey=survey, rec=rec, channel="form")
+    except respond.Refused as exc:
+        text = str(exc)
+    return _message(request, text, title=survey.title)
