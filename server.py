@@ -40,6 +40,7 @@ STAFF_ROUTERS = [staff_api.router, subscriptions_api.router, bot_api.router, pol
 @asynccontextmanager
 async def lifespan(_app: FastAPI):
     structured_logging.configure(get_settings().log_level)
+    get_settings().check_public_base_url()  # before anything else: no server that sends links nobody can open
     migrate.upgrade()
     # Handlers that touch the database or search run in these threads (`asyncio.to_thread`).
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(32, thread_name_prefix="handler"))

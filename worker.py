@@ -4,7 +4,7 @@ from __future__ import annotations
 from core import logging as structured_logging
 from core import metrics  # noqa: F401 - connects the signals that count task outcomes
 from core.queue import celery_app as app
-from core.settings import get_settings
+from core.settings import UnreachableLinks, get_settings
 
 app.conf.include = ["wechat.tasks", "subscriptions.tasks", "policies.tasks", "push.tasks"]
 app.conf.beat_schedule = {
@@ -14,3 +14,7 @@ app.conf.beat_schedule = {
     "push-tick": {"task": "push.tick", "schedule": get_settings().push_tick_seconds},
 }
 structured_logging.configure(get_settings().log_level)
+try:  # workers send the pushes: none with links nobody can open
+    get_settings().check_public_base_url()
+except UnreachableLinks as exc:
+    raise SystemExit(f"policypush worker: {exc}") from None

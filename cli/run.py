@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from core.settings import get_settings
+from core.settings import UnreachableLinks, get_settings, is_loopback_host
 
 
 def run(host: Annotated[str, typer.Option(help="address the server and sandbox listen on")] = "127.0.0.1",
@@ -25,14 +25,22 @@ def run(host: Annotated[str, typer.Option(help="address the server and sandbox l
     from core import migrate
     from core.redis import start_embedded
 
-    settings = get_settings()
-    env = dict(os.environ)
-    if not settings.redis_url:
-        env["REDIS_URL"] = os.environ["REDIS_URL"] = start_embedded(settings.data_dir)
     sandbox = "WECHAT_API_BASE" not in os.environ
     if sandbox:  # no real account configured: talk to the sandbox
-        env["WECHAT_API_BASE"] = os.environ["WECHAT_API_BASE"] = f"http://{host}:{sandbox_port}/cgi-bin/"
+        os.environ["WECHAT_API_BASE"] = f"http://{host}:{sandbox_port}/cgi-bin/"
+    if not os.environ.get("PUBLIC_BASE_URL"):  # followers' links go to the server this command starts
+        os.environ["PUBLIC_BASE_URL"] = public_base_url(host, port)
     get_settings.cache_clear()
+    settings = get_settings()
+    try:
+        settings.check_public_base_url()
+    except UnreachableLinks as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
+    if not settings.redis_url:
+        os.environ["REDIS_URL"] = start_embedded(settings.data_dir)
+        get_settings.cache_clear()
+    env = dict(os.environ)
     typer.echo(migrate.loaded_text(migrate.upgrade()))
     if seed:
         from cli.seed import seed_demo
@@ -58,9 +66,19 @@ def run(host: Annotated[str, typer.Option(help="address the server and sandbox l
         _publish_menu(procs["sandbox"])
     typer.echo(f"\nwebhook      http://{host}:{port}/wechat\n"
                f"staff API    http://{host}:{port}/docs\n"
+               f"links        {settings.public_base_url} (PUBLIC_BASE_URL: where followers' links point)\n"
                + (f"chat         http://{host}:{sandbox_port}/sandbox/\n" if sandbox else "")
                + "Ctrl-C stops everything.")
     _supervise(procs, commands, env, embedded_redis=None if settings.redis_url else settings.data_dir)
+
+
+def public_base_url(host: str, port: int) -> str:
+    """Where followers' links point when PUBLIC_BASE_URL is unset: the server this command starts."""
+    if is_loopback_host(host) and host not in ("localhost", "127.0.0.1", "::1"):  # 0.0.0.0, ::
+        typer.secho(f"links point at 127.0.0.1:{port}; set PUBLIC_BASE_URL to the address phones reach "
+                    "this machine at", fg="yellow", err=True)
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def _publish_menu(sandbox: subprocess.Popen, timeout: float = 30) -> None:

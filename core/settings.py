@@ -1,15 +1,33 @@
 """Every setting comes from the environment; the README's configuration table lists them all."""
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
+LOCAL_BASE_URL = "http://127.0.0.1:8000"  # PUBLIC_BASE_URL's default: links that reach this machine only
+
+
+class UnreachableLinks(RuntimeError):
+    """Against the real WeChat API, followers' links would point at an address their phones cannot reach."""
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """localhost, 127.x, ::1, or an address that means "every interface" (0.0.0.0, ::)."""
+    if not host or host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
 
 
 class Settings(BaseSettings):
@@ -35,7 +53,7 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(default=None, min_length=32)
     token_ttl_minutes: int = 12 * 60
     console_idle_minutes: int = Field(default=30, gt=0)  # a console session unused this long is signed out
-    public_base_url: str = "http://127.0.0.1:8000"
+    public_base_url: str = LOCAL_BASE_URL
     log_level: str = "INFO"
     bot_dialog_ttl: int = Field(default=600, gt=0)  # seconds a chat dialog or numbered choice waits for a reply
     bot_history_size: int = Field(default=20, gt=0)  # conversation turns kept per follower for staff
@@ -66,6 +84,14 @@ class Settings(BaseSettings):
             raise ValueError("WECHAT_AES_KEY (EncodingAESKey) must be 43 characters")
         return v
 
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_base_url(cls, v: str) -> str:
+        parts = urlsplit(v.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("PUBLIC_BASE_URL must be an http(s) address, e.g. https://wx.example.gov.cn")
+        return v.strip()
+
     @field_validator("wechat_api_base")
     @classmethod
     def _api_base_slash(cls, v: str) -> str:
@@ -88,6 +114,27 @@ class Settings(BaseSettings):
                 pass
             tmp.unlink()
         return path.read_text().strip()
+
+    @property
+    def uses_real_wechat(self) -> bool:
+        host = urlsplit(self.wechat_api_base).hostname or ""
+        return host == "weixin.qq.com" or host.endswith(".weixin.qq.com")
+
+    def check_public_base_url(self) -> None:
+        """Refuse (UnreachableLinks) an unset or loopback PUBLIC_BASE_URL when talking to the real WeChat
+        API: every answer and push would send followers links to this machine's own loopback."""
+        if not self.uses_real_wechat:
+            return
+        if "public_base_url" not in self.model_fields_set:
+            raise UnreachableLinks(
+                "PUBLIC_BASE_URL is not set, and WECHAT_API_BASE is the real WeChat API: followers' links "
+                f"would point at {LOCAL_BASE_URL}. Set PUBLIC_BASE_URL to the https address followers' phones "
+                "reach this server at, e.g. PUBLIC_BASE_URL=https://wx.example.gov.cn")
+        if is_loopback_host(urlsplit(self.public_base_url).hostname):
+            raise UnreachableLinks(
+                f"PUBLIC_BASE_URL is {self.public_base_url}, a loopback address, and WECHAT_API_BASE is the real "
+                "WeChat API: followers' phones cannot open such links. Set PUBLIC_BASE_URL to the https address "
+                "they reach this server at, e.g. PUBLIC_BASE_URL=https://wx.example.gov.cn")
 
     @property
     def db_url(self) -> str:

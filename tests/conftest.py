@@ -19,6 +19,8 @@ TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 # every process the tests start (servers, workers) uses the test Redis and a throwaway data dir
 os.environ["REDIS_URL"] = TEST_REDIS_URL
 os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="policypush-test-"))
+# followers' links in answers and pushes; the server refuses a loopback one against the real WeChat API
+os.environ.setdefault("PUBLIC_BASE_URL", "http://policypush.test")
 TEST_WECHAT = {"WECHAT_TOKEN": "testToken", "WECHAT_APPID": "wxtest0000000001", "WECHAT_SECRET": "testSecret",
                "WECHAT_AES_KEY": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"}
 

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 def test_run_starts_everything_and_the_chat_reaches_the_webhook(tmp_path):
     port, sandbox_port = live.free_port(), live.free_port()
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("WECHAT_", "DATABASE_URL", "REDIS_URL", "DATA_DIR"))}
+           if not k.startswith(("WECHAT_", "DATABASE_URL", "REDIS_URL", "DATA_DIR", "PUBLIC_BASE_URL"))}
     env["DATA_DIR"] = str(tmp_path)
     proc = subprocess.Popen([sys.executable, "-m", "cli.main", "run", "--port", str(port),
                              "--sandbox-port", str(sandbox_port), "--worker-concurrency", "1"],
@@ -29,6 +29,9 @@ def test_run_starts_everything_and_the_chat_reaches_the_webhook(tmp_path):
         chat = httpx.post(f"http://127.0.0.1:{sandbox_port}/sandbox/chat/oRunTest0001/text",
                           json={"content": "帮助"}, timeout=10).json()
         assert chat["reply"]["kind"] == "reply" and chat["reply"]["text"]
+        answer = httpx.post(f"http://127.0.0.1:{sandbox_port}/sandbox/chat/oRunTest0001/text",
+                            json={"content": "怎样提出申请"}, timeout=30).json()  # an FAQ question, as asked
+        assert f"http://127.0.0.1:{port}/faq/" in answer["reply"]["text"]  # links reach the server run started
         menu = httpx.get(f"http://127.0.0.1:{sandbox_port}/sandbox/account").json()["menu"]
         assert [b["name"] for b in menu["button"]] == ["政策问答", "企业服务", "互动"]
         token = httpx.post(f"http://127.0.0.1:{port}/api/auth/token",
@@ -40,9 +43,29 @@ def test_run_starts_everything_and_the_chat_reaches_the_webhook(tmp_path):
             os.killpg(proc.pid, signal.SIGINT)
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out[-2000:]
+    assert f"links        http://127.0.0.1:{port} " in out
     time.sleep(0.5)
     leftover = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout
     assert leftover.strip() == "", "processes left running after Ctrl-C"
+
+
+def test_run_against_the_real_wechat_api_without_public_base_url_refuses_before_starting_anything(tmp_path):
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("WECHAT_", "DATABASE_URL", "REDIS_URL", "DATA_DIR", "PUBLIC_BASE_URL"))}
+    env.update(DATA_DIR=str(tmp_path), WECHAT_API_BASE="https://api.weixin.qq.com/cgi-bin/")
+    done = subprocess.run([sys.executable, "-m", "cli.main", "run", "--port", str(live.free_port())],
+                          cwd=live.ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "PUBLIC_BASE_URL" in done.stderr and "loopback" in done.stderr
+    assert list(tmp_path.iterdir()) == []  # no database, no Redis: nothing was started
+
+
+def test_run_derives_the_links_from_its_own_host_and_port():
+    from cli.run import public_base_url
+
+    assert public_base_url("127.0.0.1", 8123) == "http://127.0.0.1:8123"
+    assert public_base_url("192.168.1.20", 9000) == "http://192.168.1.20:9000"
+    assert public_base_url("0.0.0.0", 9000) == "http://127.0.0.1:9000"  # with a warning to set it
 
 
 def _children(pid: int) -> dict[str, int]:
