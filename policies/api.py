@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 from core import tabular
 from core.ids import MAX_ID, Id
 from core.imports import ImportReport
+from core.text import QueryText
 from policies import faq, faq_import, policy_import, service
 from policies.models import FaqEntry, Policy, PolicyStatus
 from policies.schemas import (
@@ -70,7 +71,7 @@ async def _upload(file: UploadFile) -> io.BytesIO:
 # --- policies ------------------------------------------------------------------------------------
 
 @router.get("/policies", response_model=list[PolicyBrief])
-def list_policies(session: DbSession, _user: Reader, response: Response, q: str | None = None,
+def list_policies(session: DbSession, _user: Reader, response: Response, q: QueryText | None = None,
                   status_: Annotated[PolicyStatus | None, Query(alias="status")] = None,
                   limit: Annotated[int, Query(ge=1, le=500)] = 50,
                   offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> list[PolicyBrief]:
@@ -163,8 +164,8 @@ def policy_history(policy: PolicyFound, session: DbSession) -> list[RevisionRead
 # --- FAQ -----------------------------------------------------------------------------------------
 
 @router.get("/faq", response_model=list[FaqRead])
-def list_faq(session: DbSession, _user: Reader, response: Response, q: str | None = None,
-             category: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+def list_faq(session: DbSession, _user: Reader, response: Response, q: QueryText | None = None,
+             category: QueryText | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
              offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> list[FaqRead]:
     total, page = faq.search(session=session, q=q, category=category, limit=limit, offset=offset)
     response.headers["X-Total-Count"] = str(total)

@@ -16,6 +16,7 @@ from core.ids import MAX_ID, Id
 from core.imports import ImportReport
 from core.masking import mask_credit_code, mask_name, mask_openid, mask_phone
 from core.problems import Problem
+from core.text import QueryText
 from staff.deps import CurrentUser, DbSession, require
 from staff.models import FULL_VIEW, Role, StaffUser
 from staff.service import audit
@@ -253,10 +254,10 @@ def _references(fn, **kwargs):
             summary="List enterprises (keyset paging by id; contacts masked for analysts)")
 def list_enterprises(
         user: Reader, session: DbSession,
-        q: Annotated[str | None, Query(description="part of the name, or a whole credit code")] = None,
-        industry: Annotated[str | None, Query(description="section letter A-T or division 01-97")] = None,
+        q: Annotated[QueryText | None, Query(description="part of the name, or a whole credit code")] = None,
+        industry: Annotated[QueryText | None, Query(description="section letter A-T or division 01-97")] = None,
         park_id: Id | None = None,
-        size: Annotated[str | None, Query(description="大, 中, 小 or 微")] = None,
+        size: Annotated[QueryText | None, Query(description="大, 中, 小 or 微")] = None,
         tag_id: Id | None = None,
         after_id: Annotated[int, Query(ge=0, le=MAX_ID, description="the previous page's next_after_id")] = 0,
         limit: Annotated[int, Query(ge=1, le=500)] = 50) -> EnterprisePage:

@@ -4,6 +4,9 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import redis
@@ -37,21 +40,30 @@ def _postgres_answers() -> bool:
 BACKENDS = ["sqlite"] + (["postgresql"] if _postgres_answers() else [])
 
 
-@pytest.fixture(params=BACKENDS)
-def db_url(request, tmp_path):
-    """A fresh empty database on each backend; PostgreSQL gets a schema of its own."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'test.db'}"
+@contextmanager
+def database(backend: str, directory: Path) -> Iterator[str]:
+    """A fresh empty database on `backend`: a SQLite file in `directory`, or a PostgreSQL schema of its own."""
+    if backend == "sqlite":
+        yield f"sqlite:///{directory / 'test.db'}"
         return
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in PG_ADMIN_URL else "?"
-    yield f"{PG_ADMIN_URL}{sep}options=-csearch_path%3D{schema}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    try:
+        yield f"{PG_ADMIN_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request, tmp_path):
+    """A fresh empty database on each backend."""
+    with database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
@@ -103,18 +115,26 @@ def build_schema(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture
-def app_env(db_url, monkeypatch):
-    """Settings for the app under test: this test's database (its schema made from the models and
+@contextmanager
+def app_environment(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict]:
+    """Settings for the app under test: the database at `db_url` (its schema made from the models and
     stamped as migrated; tests/core/test_migrations.py holds the migrations to the models), the test
-    Redis, a known account."""
+    Redis (flushed), a known account."""
     build_schema(db_url)
     for key, value in {**TEST_WECHAT, "DATABASE_URL": db_url, "REDIS_URL": TEST_REDIS_URL}.items():
         monkeypatch.setenv(key, value)
     clear_caches()
     redis.Redis.from_url(TEST_REDIS_URL).flushdb()
-    yield dict(os.environ)
-    clear_caches()
+    try:
+        yield dict(os.environ)
+    finally:
+        clear_caches()
+
+
+@pytest.fixture
+def app_env(db_url, monkeypatch):
+    with app_environment(db_url, monkeypatch) as env:
+        yield env
 
 
 @pytest.fixture

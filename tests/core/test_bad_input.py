@@ -128,3 +128,12 @@ def test_every_staff_route_documents_its_refusals_in_one_shape(client):
             for code in ("401", "404", "422"):
                 content = operation["responses"][code]["content"]["application/json"]
                 assert content["schema"] == {"$ref": "#/components/schemas/Problem"}, (method, path, code)
+
+
+@pytest.mark.parametrize("path", ["/api/policies?q=a%00b", "/api/faq?q=%00", "/api/faq?category=%1b",
+                                  "/api/enterprises?q=%00", "/api/enterprises?industry=%00",
+                                  "/api/enterprises?size=%00"])
+def test_a_control_character_in_a_query_is_422_not_a_database_error(loose, admin, path):
+    response = loose.get(path, headers=admin)
+    assert response.status_code == 422 and _is_problem(response.json()), response.text
+    assert "控制字符" in response.json()["detail"][0]["msg"]
