@@ -24,6 +24,7 @@ from policies import pages as policy_pages
 from policies import search
 from push import api as push_api
 from staff import api as staff_api
+from staff import uploads as staff_uploads
 from subscriptions import api as subscriptions_api
 from surveys import api as surveys_api
 from surveys import form as survey_form
@@ -33,8 +34,8 @@ ROUTERS = [webhook_api.router, ops_api.router, policy_pages.router, push_api.pub
            console_assets.docs, console_auth.router, console_dashboard.router, console_campaigns.router,
            survey_form.router]
 # the staff API: every route documents the shared refusals (core.problems)
-STAFF_ROUTERS = [staff_api.router, subscriptions_api.router, bot_api.router, policies_api.router, push_api.router,
-                 surveys_api.router]
+STAFF_ROUTERS = [staff_api.router, staff_uploads.router, subscriptions_api.router, bot_api.router, policies_api.router,
+                 push_api.router, surveys_api.router]
 
 
 @asynccontextmanager
@@ -59,4 +60,5 @@ for router in STAFF_ROUTERS:
     app.include_router(router, responses=problems.STAFF_API)
 app.mount("/console/static", console_assets.static, name="console-static")
 app.add_exception_handler(StarletteHTTPException, console_http_errors)
+app.add_middleware(staff_uploads.UploadLimit)
 app.add_middleware(webhook_api.MessagesFirst)

@@ -43,23 +43,37 @@ def import_file(path: Path, run: Importer, *, action: str, unreadable: tuple[typ
         console.print(f"[red]无法导入，未写入任何数据：{exc}[/red]")
         return 2
     stored = "nothing was stored; fix the file and import it again" if all_or_nothing else "bad rows were not stored"
-    print_report(console, report, max_errors, stored)
-    return 1 if report.errors else 0
+    print_report(console, report, max_errors, stored, _save_bad_rows(path, report))
+    return 1 if report.rejected_rows else 0
 
 
-def print_report(console: Console, report: ImportReport, max_errors: int, stored: str) -> None:
+def _save_bad_rows(path: Path, report: ImportReport) -> Path | None:
+    """Every bad row, beside the imported file, to correct and import again."""
+    data = report.bad_rows_xlsx()
+    if data is None:
+        return None
+    out = path.with_name(f"{path.stem}-bad-rows.xlsx")
+    out.write_bytes(data)
+    return out
+
+
+def print_report(console: Console, report: ImportReport, max_errors: int, stored: str,
+                 bad_rows: Path | None = None) -> None:
     console.print(f"rows {report.rows}: created {report.created}, updated {report.updated}, "
-                  f"unchanged {report.unchanged}, rejected {report.rejected_rows} ({len(report.errors)} errors)")
+                  f"unchanged {report.unchanged}, rejected {report.rejected_rows} ({report.error_count} errors)")
     if report.unknown_columns:
         console.print(f"ignored unknown columns: {'、'.join(report.unknown_columns)}")
-    if not report.errors:
+    if not report.error_count:
         return
+    console.print("errors by reason: " + ", ".join(f"{code} {n}" for code, n in report.errors_by_code.items()))
     table = Table("row", "column", "reason", title=f"errors: {stored}")
     for e in report.errors[:max_errors]:
         table.add_row(str(e.row), e.column, e.reason)
     console.print(table)
-    if len(report.errors) > max_errors:
-        console.print(f"... and {len(report.errors) - max_errors} more errors (--max-errors to list them)")
+    if report.error_count > min(max_errors, len(report.errors)):
+        console.print(f"... and {report.error_count - min(max_errors, len(report.errors))} more errors")
+    if bad_rows is not None:
+        console.print(f"every bad row, with its reasons: {bad_rows}")
 
 
 def export_file(path: Path, run: Callable[[Session, Path], int], *, action: str, what: str) -> int:

@@ -106,6 +106,14 @@ def get_redis() -> redis.Redis:
                                 **client_options())
 
 
+@lru_cache
+def binary_redis() -> redis.Redis:
+    """A client for bytes values (files kept for download), the same server as `get_redis`."""
+    return redis.Redis.from_url(redis_url(), health_check_interval=30,
+                                retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
+                                **client_options())
+
+
 _async_clients: dict[int, tuple[aredis.Redis, AutoPipeline]] = {}
 
 

@@ -74,6 +74,19 @@ class Settings(BaseSettings):
     push_retry_seconds: float = Field(default=0.2, gt=0)  # first back-off after -1 / network errors
     push_tick_seconds: float = Field(default=10.0, gt=0)  # beat: start due campaigns, resume, re-dispatch
     push_require_test_send: bool = True  # submit only after a test send of the current content
+    # staff imports (.xlsx, .xls, .csv, .json): limits checked before a file is parsed, and the reader's own
+    import_max_mb: float = Field(default=50, gt=0)  # an upload's size
+    import_max_zip_members: int = Field(default=500, ge=10)  # parts in an .xlsx (Excel writes about 10)
+    import_max_part_mb: float = Field(default=200, gt=0)  # one part's size once unzipped
+    import_max_compression_ratio: float = Field(default=100, gt=1)  # unzipped / zipped, parts over 1 MB
+    import_max_columns: int = Field(default=200, ge=1)  # declared sheet width
+    import_max_rows_enterprises: int = Field(default=200_000, ge=1)  # data rows an import may have
+    import_max_rows_faq: int = Field(default=20_000, ge=1)
+    import_max_rows_policies: int = Field(default=10_000, ge=1)
+    import_reader_memory_mb: int = Field(default=768, ge=128)  # address space of the process that reads a sheet
+    import_reader_seconds: int = Field(default=60, ge=1)  # time it may take to open the sheet
+    import_report_errors: int = Field(default=100, ge=0)  # errors listed in a report (all are counted)
+    import_bad_rows_hours: float = Field(default=24, gt=0)  # how long a report's bad-rows .xlsx can be fetched
 
     @field_validator("wechat_aes_key")
     @classmethod

@@ -30,12 +30,12 @@ from policies.schemas import (
 )
 from staff.deps import DbSession, require
 from staff.models import Role, StaffUser
+from staff import uploads
 from staff.service import audit
 
 router = APIRouter(prefix="/api", tags=["policies"])
 Editor = Annotated[StaffUser, Depends(require(Role.editor))]
 Reader = Annotated[StaffUser, Depends(require(Role.editor, Role.reviewer, Role.analyst))]
-MAX_UPLOAD = 20 * 2**20
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -61,13 +61,6 @@ def _conflict(exc: ValueError) -> HTTPException:
     return HTTPException(status.HTTP_409_CONFLICT, str(exc))
 
 
-async def _upload(file: UploadFile) -> io.BytesIO:
-    data = await file.read(MAX_UPLOAD + 1)
-    if len(data) > MAX_UPLOAD:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"file larger than {MAX_UPLOAD // 2**20} MB")
-    return io.BytesIO(data)
-
-
 # --- policies ------------------------------------------------------------------------------------
 
 @router.get("/policies", response_model=list[PolicyBrief])
@@ -91,17 +84,21 @@ def create_policy(body: PolicyCreate, session: DbSession, user: Editor) -> Polic
     return PolicyRead.model_validate(policy)
 
 
-@router.post("/policies/import", response_model=ImportReport,
-             summary="Import policies (.xlsx or .json); with any bad row nothing is written")
-async def import_policies(session: DbSession, user: Editor, file: Annotated[UploadFile, File()]) -> ImportReport:
-    data = await _upload(file)
-    try:
-        report = policy_import.import_policies(session=session, path=data, fmt=tabular.file_format(
-            file.filename or "", policy_import.FORMATS), actor_id=user.id, via="import")
-    except (tabular.FileError, service.PolicyError) as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+@router.post("/policies/import", response_model=ImportReport, responses=uploads.FILE_REFUSALS,
+             summary="Import policies (.xlsx, .xls or .json); with any bad row nothing is written")
+def import_policies(session: DbSession, user: Editor, file: Annotated[UploadFile, File()]) -> ImportReport:
+    unreadable = status.HTTP_422_UNPROCESSABLE_CONTENT
+    with uploads.saved(file, policy_import.FORMATS, unreadable=unreadable) as (path, fmt):
+        try:
+            report = policy_import.import_policies(session=session, path=path, fmt=fmt, actor_id=user.id,
+                                                   via="import")
+        except service.PolicyError as exc:
+            raise HTTPException(unreadable, str(exc)) from None
+        except tabular.FileError as exc:
+            raise uploads.refused(exc, unreadable=unreadable) from None
+    report.publish_bad_rows()
     audit(session=session, actor=user, action="policy.import", target=file.filename, rows=report.rows,
-          created=report.created, updated=report.updated, errors=len(report.errors))
+          created=report.created, updated=report.updated, errors=report.error_count)
     return report
 
 
@@ -193,17 +190,18 @@ def export_faq(session: DbSession, _user: Reader) -> StreamingResponse:
                              headers={"Content-Disposition": "attachment; filename=\"faq.xlsx\""})
 
 
-@router.post("/faq/import", response_model=ImportReport,
-             summary="Import FAQ entries (.xlsx or .csv); with any bad row nothing is written")
-async def import_faq(session: DbSession, user: Editor, file: Annotated[UploadFile, File()]) -> ImportReport:
-    data = await _upload(file)
-    try:
-        report = faq_import.import_faq(session=session, path=data,
-                                       fmt=tabular.file_format(file.filename or "", faq_import.FORMATS))
-    except tabular.FileError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+@router.post("/faq/import", response_model=ImportReport, responses=uploads.FILE_REFUSALS,
+             summary="Import FAQ entries (.xlsx, .xls or .csv); with any bad row nothing is written")
+def import_faq(session: DbSession, user: Editor, file: Annotated[UploadFile, File()]) -> ImportReport:
+    unreadable = status.HTTP_422_UNPROCESSABLE_CONTENT
+    with uploads.saved(file, faq_import.FORMATS, unreadable=unreadable) as (path, fmt):
+        try:
+            report = faq_import.import_faq(session=session, path=path, fmt=fmt)
+        except tabular.FileError as exc:
+            raise uploads.refused(exc, unreadable=unreadable) from None
+    report.publish_bad_rows()
     audit(session=session, actor=user, action="faq.import", target=file.filename, rows=report.rows,
-          created=report.created, updated=report.updated, errors=len(report.errors))
+          created=report.created, updated=report.updated, errors=report.error_count)
     return report
 
 

@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session
 
 from core import tabular, xlsx
 from core.imports import ImportReport, RowError, control_character_errors
+from core.settings import get_settings
 from policies import content  # noqa: F401 - bumps the content version after commits
 from policies.models import FaqEntry, Policy
 
 Progress = Callable[[int, int], None]  # (rows done, rows in all)
-FORMATS = ("xlsx", "csv")
+FORMATS = ("xlsx", "xls", "csv")
 
 COLUMNS: dict[str, str] = {  # header -> field, in export order
     "编号": "external_id",
@@ -47,23 +48,27 @@ def import_faq(*, session: Session, path: tabular.Source, progress: Progress | N
                fmt: str | None = None) -> ImportReport:
     """Validate every row, then, if none is bad, upsert them all. Flushes, does not commit.
 
-    `path` is a file path or a binary file object (then give `fmt`, "xlsx" or "csv", unless it has a
+    `path` is a file path or a binary file object (then give `fmt`, "xlsx", "xls" or "csv", unless it has a
     name). Raises tabular.FileError when the file as a whole cannot be used.
     """
     fmt = fmt or tabular.file_format(path, FORMATS)
-    with tabular.read(path, fmt, COLUMNS, required=[HEADER[f] for f in REQUIRED]) as sheet:
+    with tabular.read(path, fmt, COLUMNS, required=[HEADER[f] for f in REQUIRED],
+                      max_rows=get_settings().import_max_rows_faq) as sheet:
         columns, items = sheet.columns, list(sheet.rows)
-    report = ImportReport(rows=len(items), unknown_columns=[c for c in columns if c not in COLUMNS])
+    report = ImportReport(rows=len(items))
+    report.header(columns, COLUMNS)
     present = [f for h, f in COLUMNS.items() if h in columns]
     policies = set(session.scalars(select(Policy.doc_number).where(Policy.doc_number.is_not(None))))
     rows = []
     seen_ids: dict[str, int] = {}
     seen_questions: dict[str, int] = {}
     for number, cells in items:
-        values = _validate(number, cells, present, policies, seen_ids, seen_questions, report.errors)
+        errors: list[RowError] = []
+        values = _validate(number, cells, present, policies, seen_ids, seen_questions, errors)
+        report.reject(number, cells, errors)
         if values is not None:
             rows.append(values)
-    if report.errors:
+    if report.rejected_rows:
         return report
 
     entries = list(session.scalars(select(FaqEntry)))

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import tabular
+from core import sheet_limits, tabular
 from core.imports import ImportReport, RowError, control_character_errors
+from core.settings import get_settings
 from policies import content  # noqa: F401 - bumps the content version after commits
 from policies import service
 from policies.models import PARTS, Policy, PolicyStatus
@@ -25,7 +27,7 @@ from policies.schemas import InterpretationUpdate, PolicyCreate, PolicyUpdate
 from subscriptions import reference
 
 Progress = Callable[[int, int], None]  # (rows done, rows in all)
-FORMATS = ("xlsx", "json")
+FORMATS = ("xlsx", "xls", "json")
 
 COLUMNS: dict[str, str] = {  # header -> field, in the order of a template
     "标题": "title",
@@ -71,12 +73,14 @@ def import_policies(*, session: Session, path: tabular.Source, progress: Progres
     Raises tabular.FileError when the file as a whole cannot be used, and service.PolicyError (the caller
     rolls back) for the rare conflict only visible while writing, such as a cycle of revisions."""
     fmt = fmt or tabular.file_format(path, FORMATS)
+    max_rows = get_settings().import_max_rows_policies
     if fmt == "json":
-        columns, items = _json(path)
+        columns, items = _json(path, max_rows)
     else:
-        with tabular.read(path, fmt, COLUMNS) as sheet:
+        with tabular.read(path, fmt, COLUMNS, max_rows=max_rows) as sheet:
             columns, items = sheet.columns, list(sheet.rows)
-    report = ImportReport(rows=len(items), unknown_columns=[c for c in columns if c not in ALIASES])
+    report = ImportReport(rows=len(items))
+    report.header(columns, ALIASES)
     known = {ALIASES[c] for c in columns if c in ALIASES}
     if missing := [HEADER[f] for f in REQUIRED if f not in known]:  # JSON may name them in English
         raise tabular.FileError(f"表头缺少列：{'、'.join(missing)}（可用的列：{'、'.join(COLUMNS)}）")
@@ -87,11 +91,13 @@ def import_policies(*, session: Session, path: tabular.Source, progress: Progres
     in_file = {tabular.cell(r.get("doc_number")): n for n, r in rows if tabular.cell(r.get("doc_number"))}
     parsed: list[tuple[int, dict[str, Any]]] = []
     seen: dict[str, int] = {}
-    for number, cells in rows:
-        values = _validate(number, cells, names, existing, in_file, seen, report.errors)
+    for (number, cells), (_, original) in zip(rows, items, strict=True):
+        errors: list[RowError] = []
+        values = _validate(number, cells, names, existing, in_file, seen, errors)
+        report.reject(number, original, errors)
         if values is not None:
             parsed.append((number, values))
-    if report.errors:
+    if report.rejected_rows:
         return report
 
     changed: dict[str, bool | None] = {}  # doc number -> None created, True updated, False unchanged
@@ -118,8 +124,10 @@ def import_policies(*, session: Session, path: tabular.Source, progress: Progres
     return report
 
 
-def _json(path: tabular.Source) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
+def _json(path: tabular.Source, max_rows: int) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
     """The columns and the items (numbered from 1) of a JSON list, a nested interpretation made flat."""
+    if isinstance(path, str | Path):
+        sheet_limits.check_size(Path(path))
     with tabular.opened(path) as raw:
         data = raw.read()
     try:
@@ -128,6 +136,8 @@ def _json(path: tabular.Source) -> tuple[list[str], list[tuple[int, dict[str, An
         raise tabular.FileError(f"JSON 格式错误：{exc}") from exc
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise tabular.FileError("JSON 文件应为对象的列表 [{...}, ...]")
+    if len(items) > max_rows:
+        raise tabular.LimitExceeded(f"数据超过 {max_rows} 条（本类导入的上限），请拆分为多个文件后分别导入")
     rows = []
     for number, item in enumerate(items, start=1):
         flat = dict(item)

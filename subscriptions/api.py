@@ -19,6 +19,7 @@ from core.problems import Problem
 from core.text import QueryText
 from staff.deps import CurrentUser, DbSession, require
 from staff.models import FULL_VIEW, Role, StaffUser
+from staff import uploads
 from staff.service import audit
 from subscriptions import flows, importer, reference, segments, service, tags
 from subscriptions.models import Enterprise, EnterpriseTag, Follower, FollowerState, Park, Segment, Topic
@@ -54,7 +55,6 @@ router = APIRouter(prefix="/api")
 Reader = Annotated[StaffUser, Depends(require(Role.editor, Role.analyst))]
 Editor = Annotated[StaffUser, Depends(require(Role.editor))]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MAX_UPLOAD = 100 * 2**20  # a million-row enterprise list is well below this
 _404 = {404: {"model": Problem, "description": "not found"}}
 _409 = {409: {"model": Problem, "description": "name or credit code taken"}}
 
@@ -288,29 +288,19 @@ def export_enterprises(user: Editor, session: DbSession) -> FileResponse:
 
 @router.post("/enterprises/import", response_model=ImportReport, tags=["enterprises"],
              responses={400: {"model": Problem, "description": "the file cannot be read; nothing was stored"},
-                        413: {"model": Problem, "description": "the file is larger than 100 MB"}},
-             summary="Upload an .xlsx or .csv of enterprises (upsert by credit code)",
-             description="Columns 统一社会信用代码, 企业名称, 行业代码, 园区, 规模, 标签, 联系人, 联系电话. Good rows "
-                         "are stored; every bad row is reported with its row number, column and reason.")
-def import_enterprises(user: Editor, file: Annotated[UploadFile, File(description=".xlsx or .csv")],
+                        **{code: {"model": Problem, **r} for code, r in uploads.FILE_REFUSALS.items()}},
+             summary="Upload an .xlsx, .xls or .csv of enterprises (upsert by credit code)",
+             description="Columns 统一社会信用代码, 企业名称, 行业代码 (code or Chinese name), 园区, 规模, 标签, 联系人, "
+                         "联系电话; other columns are named in the report and ignored. Good rows are stored; bad "
+                         "rows are counted by reason, the first listed, and all downloadable from bad_rows_url.")
+def import_enterprises(user: Editor, file: Annotated[UploadFile, File(description=".xlsx, .xls or .csv")],
                        session: DbSession) -> ImportReport:
-    try:
-        fmt = tabular.file_format(file.filename or "", importer.FORMATS)
-    except tabular.FileError as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
-    with tempfile.NamedTemporaryFile(suffix=f".{fmt}") as tmp:
-        copied = 0
-        while chunk := file.file.read(2**20):
-            copied += len(chunk)
-            if copied > MAX_UPLOAD:
-                raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
-                                    f"文件超过 {MAX_UPLOAD // 2**20} MB / file larger than {MAX_UPLOAD // 2**20} MB")
-            tmp.write(chunk)
-        tmp.flush()
+    with uploads.saved(file, importer.FORMATS, unreadable=status.HTTP_400_BAD_REQUEST) as (path, fmt):
         try:
-            report = importer.import_enterprises(session=session, path_or_file=tmp.name)
+            report = importer.import_enterprises(session=session, path_or_file=path, fmt=fmt)
         except tabular.FileError as exc:  # raising rolls the request's transaction back
-            raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+            raise uploads.refused(exc, unreadable=status.HTTP_400_BAD_REQUEST) from None
+    report.publish_bad_rows()
     audit(session=session, actor=user, action="enterprise.import", filename=file.filename, rows=report.rows,
           created=report.created, updated=report.updated, unchanged=report.unchanged,
           rejected=report.rejected_rows)

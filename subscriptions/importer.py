@@ -8,6 +8,7 @@ changes nothing.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +20,13 @@ from sqlalchemy.orm import Session
 
 from core import tabular, xlsx
 from core.db import utcnow
+from core.settings import get_settings
 from core.imports import ImportReport, RowError, control_character_errors
 from subscriptions import credit_code, reference
 from subscriptions.models import Enterprise, EnterpriseTag, Park, enterprise_tag_link
 
 Progress = Callable[[int, int | None], None]  # (data rows read, total data rows if known)
-FORMATS = ("xlsx", "csv")
+FORMATS = ("xlsx", "xls", "csv")
 
 COLUMNS: dict[str, str] = {  # header -> field, in export order
     "统一社会信用代码": "credit_code",
@@ -55,7 +57,7 @@ def import_enterprises(*, session: Session, path_or_file: tabular.Source, fmt: s
                        progress: Progress | None = None, batch: int = BATCH) -> ImportReport:
     """Validate every row, report each bad one, upsert the good ones on the credit code.
 
-    `fmt` ("xlsx" or "csv") defaults to the file name's suffix. Raises tabular.FileError when the file as a
+    `fmt` ("xlsx", "xls" or "csv") defaults to the file name's suffix. Raises tabular.FileError when the file as a
     whole cannot be used (the caller rolls back). Flushes, does not commit.
     """
     fmt = fmt or tabular.file_format(path_or_file, FORMATS)
@@ -65,10 +67,14 @@ def import_enterprises(*, session: Session, path_or_file: tabular.Source, fmt: s
     report = ImportReport()
     seen: dict[str, int] = {}
     pending: list[_Row] = []
-    with tabular.read(path_or_file, fmt, COLUMNS, required=[HEADER[f] for f in REQUIRED]) as sheet:
+    with tabular.read(path_or_file, fmt, COLUMNS, required=[HEADER[f] for f in REQUIRED],
+                      max_rows=get_settings().import_max_rows_enterprises) as sheet:
+        report.header(sheet.columns, COLUMNS)
         for number, cells in sheet.rows:
             report.rows += 1
-            row = _validate(number, cells, parks, tags, seen, report.errors)
+            errors: list[RowError] = []
+            row = _validate(number, cells, parks, tags, seen, errors)
+            report.reject(number, cells, errors)
             if row is not None:
                 pending.append(row)
             if len(pending) >= batch:
@@ -139,9 +145,10 @@ def _validate(number: int, cells: dict[str, Any], parks: dict[str, int], tags: d
             fail("contact_name", "too_long", "联系人超过50字")
         values["contact_name"] = text["contact_name"]
     if text["contact_phone"]:
-        if not _PHONE.match(text["contact_phone"]):
+        phone = unicodedata.normalize("NFKC", text["contact_phone"])  # full-width digits typed on Chinese IMEs
+        if not _PHONE.match(phone):
             fail("contact_phone", "bad_phone", "联系电话只能包含数字、+、-、括号和空格（5-32位）")
-        values["contact_phone"] = text["contact_phone"]
+        values["contact_phone"] = phone
     if len(errors) > bad:
         return None
     return _Row(number, code, values, tag_ids)

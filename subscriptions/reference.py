@@ -6,6 +6,8 @@ rows that staff edit (see `service.seed_reference_data`).
 from __future__ import annotations
 
 import csv
+import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -67,6 +69,28 @@ def seed_rows(filename: str) -> list[dict[str, str]]:
     return _rows(filename)
 
 
+_NAME_NOISE = re.compile(r"[\s、，,]")
+
+
+def _name_key(text: str) -> str:
+    """A name as compared: full-width folded (NFKC), spaces and list commas gone (农林牧渔业 = 农、林、牧、渔业)."""
+    return _NAME_NOISE.sub("", unicodedata.normalize("NFKC", text))
+
+
+@cache
+def _by_name() -> dict[str, str]:
+    """Chinese name -> code: divisions' names to their code, sections' to their letter; where a section and
+    one of its divisions share a name (教育, 房地产业), the division."""
+    names = {_name_key(s.name): s.code for s in sections().values()}
+    names.update({_name_key(d.name): d.code for d in divisions().values()})
+    return names
+
+
+def industry_named(text: str) -> str | None:
+    """The code (section letter or division) a GB/T 4754-2017 name stands for, or None."""
+    return _by_name().get(_name_key(text))
+
+
 def expand_industry(code: str) -> tuple[str, ...]:
     """The divisions an industry filter code stands for: a section letter (A-T) or a division (01-97).
 
@@ -81,12 +105,11 @@ def expand_industry(code: str) -> tuple[str, ...]:
 
 
 def industry_codes(raw: list[str]) -> list[str]:
-    """Industry filter codes (section letters or divisions) checked, upper-cased and deduplicated.
-
-    Raises ValueError naming the first unknown code."""
+    """Industry filter codes (section letters or divisions, or their Chinese names) checked, upper-cased and
+    deduplicated. Raises ValueError naming the first unknown code."""
     out: list[str] = []
     for item in raw:
-        code = item.strip().upper()
+        code = industry_named(item) or unicodedata.normalize("NFKC", item).strip().upper()
         try:
             expand_industry(code)
         except KeyError:
@@ -109,8 +132,9 @@ def normalize_division(raw: object) -> str:
     """The division a spreadsheet's 行业代码 cell names.
 
     Accepts a division (`13`), a group or class below it (`135`, `1351`), with or without the section
-    letter (`C13`, `C1351`), and numbers Excel stripped of their leading zero (`1` -> `01`,
-    `111` -> `0111`). Raises ValueError with a Chinese message when the code names no division.
+    letter (`C13`, `C1351`), numbers Excel stripped of their leading zero (`1` -> `01`, `111` -> `0111`),
+    full-width characters, and a division's Chinese name (`农副食品加工业`). Raises ValueError with a Chinese
+    message when the cell names no division (a section's name is not enough: it holds several).
     """
     if isinstance(raw, bool):
         raise ValueError(f"行业代码“{raw}”不是国民经济行业分类代码")
@@ -120,7 +144,15 @@ def normalize_division(raw: object) -> str:
         text = str(raw)
         text = text.zfill(2) if len(text) <= 2 else text.zfill(4)
     else:
-        text = str(raw).strip().upper()
+        text = unicodedata.normalize("NFKC", str(raw)).strip().upper()
+        named = industry_named(text)
+        if named in divisions():
+            return named
+        if named in sections():
+            section = sections()[named]
+            example = divisions()[section.divisions[0]]
+            raise ValueError(f"“{raw}”是门类 {section.code}，包含多个大类，请填两位大类代码或大类名称"
+                             f"（如 {example.code} 或 {example.name}）")
     letter = ""
     if text[:1].isalpha():
         letter, text = text[0], text[1:]

@@ -98,7 +98,7 @@ def clear_caches() -> None:
     if db.get_engine.cache_info().currsize:
         db.get_engine().dispose()  # or every test leaves a pool of connections open
     for cached in (settings.get_settings, db.get_engine, db.session_factory, core_redis.redis_url,
-                   core_redis.get_redis, webhook_api.codec, client.get_client):
+                   core_redis.get_redis, core_redis.binary_redis, webhook_api.codec, client.get_client):
         cached.cache_clear()
     core_redis._async_clients.clear()
 

@@ -110,7 +110,7 @@ def test_unusable_json_is_a_file_error(session, tmp_path, content, message):
 
 def test_csv_is_not_for_policies(session, tmp_path):
     (tmp_path / "p.csv").write_text("标题,文号\n", encoding="utf-8")
-    with pytest.raises(tabular.FileError, match=".xlsx 或 .json"):
+    with pytest.raises(tabular.FileError, match=".xlsx 或 .xls 或 .json"):
         policy_import.import_policies(session=session, path=tmp_path / "p.csv")
 
 
@@ -120,3 +120,10 @@ def test_a_cycle_found_while_writing_is_raised_for_the_caller_to_roll_back(sessi
                                 {"标题": "乙", "文号": "K2", "修订后文号": "K1"}]), encoding="utf-8")
     with pytest.raises(service.PolicyError, match="第2行：.*成环"):
         policy_import.import_policies(session=session, path=path)
+
+
+def test_industries_may_be_given_by_their_chinese_names(seeded, tmp_path):
+    path = write_xlsx(tmp_path / "p.xlsx", [HEAD, row("名称办法", "葫政发〔2024〕9号", industries="制造业|农副食品加工业|ｊ")])
+    report = policy_import.import_policies(session=seeded, path=path)
+    assert (report.created, report.errors) == (1, [])
+    assert seeded.scalar(select(Policy).where(Policy.doc_number == "葫政发〔2024〕9号")).industries == ["C", "13", "J"]

@@ -199,16 +199,18 @@ def test_unreadable_upload_is_400(client, staff, api_world, name, data, reason):
 
 
 def test_upload_over_the_size_limit_is_413_and_stores_nothing(client, staff, api_world, tmp_path, monkeypatch):
-    from subscriptions import api
+    from core.settings import get_settings
 
     data = write_csv(tmp_path / "e.csv", [[code(n), f"企业{n}", "13", None, None, None, None, None]
                                           for n in range(1, 200)]).read_bytes()
-    monkeypatch.setattr(api, "MAX_UPLOAD", len(data) - 1)
+    monkeypatch.setenv("IMPORT_MAX_MB", str((len(data) - 1) / 2**20))
+    get_settings.cache_clear()
     r = upload(client, staff["editor"], "e.csv", data)
-    assert r.status_code == 413 and "MB" in r.json()["detail"]
+    assert r.status_code == 413 and "文件超过" in r.json()["detail"]
     with session_scope() as s:
         assert s.scalars(select(Enterprise.id)).first() is None
-    monkeypatch.setattr(api, "MAX_UPLOAD", len(data))
+    monkeypatch.setenv("IMPORT_MAX_MB", str(len(data) / 2**20))
+    get_settings.cache_clear()
     assert upload(client, staff["editor"], "e.csv", data).json()["created"] == 199
 
 

@@ -159,3 +159,43 @@ def test_export_round_trip(seeded, tmp_path):
     assert rows[3] == (code(3), "绥中软件科技有限公司", "39", None, "微", None, None, None)
     report = import_enterprises(session=seeded, path_or_file=out)
     assert (report.created, report.updated, report.unchanged, report.errors) == (0, 0, 3, [])
+
+
+def test_unknown_columns_are_named_in_the_report(seeded, tmp_path):
+    path = write_xlsx(tmp_path / "e.xlsx", [[*GOOD[0], "老客户", "x"]], headers=[*HEADERS, "备注", "负责人"])
+    report = import_enterprises(session=seeded, path_or_file=path)
+    assert (report.created, report.unknown_columns) == (1, ["备注", "负责人"])
+
+
+def test_full_width_codes_and_phones_are_normalised(seeded, tmp_path):
+    wide = code(7).translate({c: c + 0xFEE0 for c in range(0x21, 0x7F)})  # what a Chinese IME types
+    row = [wide, "全角企业", "Ｃ１３", None, None, None, "王五", "１３８１２３４５６７８"]
+    report = import_enterprises(session=seeded, path_or_file=write_xlsx(tmp_path / "e.xlsx", [row]))
+    assert (report.created, report.errors) == (1, [])
+    e = seeded.scalar(select(Enterprise).where(Enterprise.name == "全角企业"))
+    assert (e.credit_code, e.industry_code, e.contact_phone) == (code(7), "13", "13812345678")
+
+
+def test_an_industry_given_by_its_chinese_name_maps_to_its_code(seeded, tmp_path):
+    rows = [[code(1), "食品厂", "农副食品加工业", None, None, None, None, None],
+            [code(2), "学校", "教育", None, None, None, None, None],  # a section and its division share the name
+            [code(3), "某制造企业", "制造业", None, None, None, None, None]]  # a section of 31 divisions
+    report = import_enterprises(session=seeded, path_or_file=write_xlsx(tmp_path / "e.xlsx", rows))
+    assert report.created == 2
+    assert dict(seeded.execute(select(Enterprise.name, Enterprise.industry_code)).all()) == {"食品厂": "13", "学校": "83"}
+    assert [(e.row, e.code) for e in report.errors] == [(4, "unknown_industry")]
+    assert "门类 C" in report.errors[0].reason and "大类名称" in report.errors[0].reason
+
+
+def test_old_xls_files_are_read(seeded, tmp_path):
+    import xlwt
+
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("企业")
+    for r, values in enumerate([HEADERS, *GOOD]):
+        for c, value in enumerate(values):
+            sheet.write(r, c, value)
+    book.save(str(tmp_path / "old.xls"))
+    report = import_enterprises(session=seeded, path_or_file=tmp_path / "old.xls")
+    assert (report.rows, report.created, report.errors) == (3, 3, [])
+    assert _codes(seeded) == sorted([code(1), code(2), code(3)])
