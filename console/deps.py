@@ -58,7 +58,7 @@ async def check_csrf(request: Request) -> None:
 def signed_in(request: Request, session: DbSession) -> Staff:
     live = sessions.load(request.cookies.get(sessions.COOKIE))
     user = session.get(StaffUser, live.user_id) if live is not None else None
-    if live is None or user is None or not user.active:
+    if live is None or user is None or not user.active or user.token_version != live.version:
         raise _to_sign_in(request)
     return Staff(user=user, session=live)
 

@@ -1,6 +1,7 @@
 """Console sign-in sessions, kept in Redis: the cookie holds a random token, Redis holds (under the
-token's hash) the staff member, the CSRF token and one-shot flash messages. Each request renews the
-idle expiry; signing out deletes the session at once."""
+token's hash) the staff member, their token version, the CSRF token and one-shot flash messages. Each
+request renews the idle expiry; signing out deletes the session at once, and whatever raises the
+account's token version (sign-out from the API, a new password, deactivation) ends it too."""
 from __future__ import annotations
 
 import hashlib
@@ -20,6 +21,7 @@ PREFIX = "console:session:"
 class ConsoleSession:
     token: str
     user_id: int
+    version: int  # the account's token version at sign-in
     csrf: str
 
     def csrf_ok(self, candidate: str | None) -> bool:
@@ -35,12 +37,12 @@ def idle_seconds() -> int:
     return get_settings().console_idle_minutes * 60
 
 
-def create(user_id: int) -> ConsoleSession:
+def create(user_id: int, version: int) -> ConsoleSession:
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     r = get_redis()
-    r.hset(_key(token), mapping={"user_id": user_id, "csrf": csrf, "flash": "[]"})
+    r.hset(_key(token), mapping={"user_id": user_id, "version": version, "csrf": csrf, "flash": "[]"})
     r.expire(_key(token), idle_seconds())
-    return ConsoleSession(token=token, user_id=user_id, csrf=csrf)
+    return ConsoleSession(token=token, user_id=user_id, version=version, csrf=csrf)
 
 
 def load(token: str | None) -> ConsoleSession | None:
@@ -50,12 +52,12 @@ def load(token: str | None) -> ConsoleSession | None:
     r = get_redis()
     key = _key(token)
     with r.pipeline() as pipe:
-        pipe.hmget(key, "user_id", "csrf")
+        pipe.hmget(key, "user_id", "version", "csrf")
         pipe.expire(key, idle_seconds(), xx=True)
-        (user_id, csrf), _ = pipe.execute()
-    if user_id is None or csrf is None:
+        (user_id, version, csrf), _ = pipe.execute()
+    if user_id is None or version is None or csrf is None:
         return None
-    return ConsoleSession(token=token, user_id=int(user_id), csrf=csrf)
+    return ConsoleSession(token=token, user_id=int(user_id), version=int(version), csrf=csrf)
 
 
 def destroy(token: str) -> None:

@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(default=None, min_length=32)
     token_ttl_minutes: int = 12 * 60
     console_idle_minutes: int = Field(default=30, gt=0)  # a console session unused this long is signed out
+    password_min_length: int = Field(default=10, ge=8, le=128)
+    # sign-in throttling (staff.throttle): failures allowed before a lockout, per account and per client
+    # address; each further failure doubles the lockout from 1 s up to the maximum
+    signin_account_failures: int = Field(default=5, ge=1)
+    signin_address_failures: int = Field(default=20, ge=1)
+    signin_max_lockout_seconds: int = Field(default=900, ge=1)
     public_base_url: str = LOCAL_BASE_URL
     log_level: str = "INFO"
     bot_dialog_ttl: int = Field(default=600, gt=0)  # seconds a chat dialog or numbered choice waits for a reply

@@ -3,26 +3,43 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from core.ids import Id
-from staff import service
-from staff.deps import Admin, CurrentUser, DbSession
-from staff.schemas import AuditRead, TokenRead, UserCreate, UserRead
-from staff.security import issue_token
+from core.problems import Problem
+from staff import service, signin
+from staff.deps import Admin, CurrentUser, DbSession, client_address
+from staff.schemas import AuditRead, PasswordChange, TokenRead, UserCreate, UserRead
+from staff.security import issue_token, verify_password
 
 router = APIRouter(prefix="/api", tags=["staff"])
 
 
-@router.post("/auth/token", response_model=TokenRead, summary="Sign in (OAuth2 password form)")
-def sign_in(session: DbSession, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenRead:
-    user = service.authenticate(session=session, username=form.username, password=form.password)
-    if user is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password",
-                            headers={"WWW-Authenticate": "Bearer"})
-    service.audit(session=session, actor=user, action="auth.sign_in")
-    return TokenRead(access_token=issue_token(user.id, user.role))
+def _token(user) -> TokenRead:
+    return TokenRead(access_token=issue_token(user.id, user.role, user.token_version))
+
+
+@router.post("/auth/token", response_model=TokenRead, summary="Sign in (OAuth2 password form)",
+             responses={429: {"model": Problem, "description": "too many failed sign-ins: wait Retry-After seconds"}})
+def sign_in(request: Request, session: DbSession, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenRead:
+    try:
+        user = signin.sign_in(session=session, username=form.username, password=form.password,
+                              address=client_address(request), channel="api")
+    except signin.SignInRefused as exc:
+        session.commit()  # the refusal's audit entry stays
+        headers = {"WWW-Authenticate": "Bearer"}
+        if exc.retry_after:
+            headers["Retry-After"] = str(exc.retry_after)
+        raise HTTPException(exc.status, exc.message, headers=headers) from None
+    return _token(user)
+
+
+@router.post("/auth/sign-out", status_code=204, summary="Sign out: every token and console session of the account ends")
+def sign_out(session: DbSession, user: CurrentUser) -> Response:
+    service.revoke_tokens(session=session, user=user)
+    service.audit(session=session, actor=user, action="auth.sign_out", target=f"user:{user.id}", channel="api")
+    return Response(status_code=204)
 
 
 @router.get("/me", response_model=UserRead)
@@ -30,12 +47,27 @@ def me(user: CurrentUser) -> UserRead:
     return UserRead.model_validate(user)
 
 
+@router.post("/me/password", response_model=TokenRead,
+             summary="Change one's own password: every earlier token and session ends; answers a new token")
+def change_password(body: PasswordChange, session: DbSession, user: CurrentUser) -> TokenRead:
+    if not verify_password(body.current_password, user.password_hash):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "当前密码不正确")
+    try:
+        service.set_password(session=session, user=user, password=body.new_password)
+    except service.Invalid as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    service.audit(session=session, actor=user, action="user.password_change", target=f"user:{user.id}")
+    return _token(user)
+
+
 @router.post("/users", response_model=UserRead, status_code=201)
 def create_user(body: UserCreate, session: DbSession, admin: Admin) -> UserRead:
     try:
         user = service.create_user(session=session, username=body.username, password=body.password,
                                    role=body.role, openid=body.openid)
-    except service.StaffError as exc:
+    except service.Invalid as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    except service.Conflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     service.audit(session=session, actor=admin, action="user.create", target=f"user:{user.id}",
                   role=user.role.value)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, status
+from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
@@ -16,10 +16,16 @@ oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 DbSession = Annotated[Session, Depends(request_session, scope="function")]
 
 
+def client_address(request: Request) -> str:
+    """The caller's address, for sign-in throttling (behind a proxy, uvicorn takes it from
+    X-Forwarded-For when the proxy's address is in FORWARDED_ALLOW_IPS)."""
+    return request.client.host if request.client else "unknown"
+
+
 def current_user(session: DbSession, token: Annotated[str | None, Depends(oauth2)]) -> StaffUser:
-    user_id = read_token(token) if token else None
-    user = session.get(StaffUser, user_id) if user_id is not None else None
-    if user is None or not user.active:
+    claims = read_token(token) if token else None
+    user = session.get(StaffUser, claims[0]) if claims is not None else None
+    if user is None or not user.active or user.token_version != claims[1]:  # revoked
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "not signed in",
                             headers={"WWW-Authenticate": "Bearer"})
     return user

@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, String
+from sqlalchemy import JSON, Enum, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, utcnow
@@ -26,11 +26,15 @@ class StaffUser(Base):
     __tablename__ = "staff_user"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), unique=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)  # canonical (staff.usernames)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=16))
     openid: Mapped[str | None] = mapped_column(String(64))  # for test sends to their own WeChat
     active: Mapped[bool] = mapped_column(default=True)
+    # raised by sign-out, a password change or reset and deactivation: every token and console session
+    # issued before carries the old value and is refused from then on
+    token_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    demo: Mapped[bool] = mapped_column(default=False, server_default=false())  # signs in only against the sandbox
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -15,10 +15,16 @@ class TokenRead(BaseModel):
 
 
 class UserCreate(TextInput):
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=8, max_length=256)
+    username: str = Field(min_length=1, max_length=64, description="stored case folded and NFKC-normalised")
+    password: str = Field(max_length=256, description="PASSWORD_MIN_LENGTH or more characters, neither the "
+                          "username nor containing it, not a common password")
     role: Role
     openid: str | None = Field(default=None, max_length=64)
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(max_length=256)
+    new_password: str = Field(max_length=256)
 
 
 class UserRead(BaseModel):

@@ -6,44 +6,82 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from staff import passwords, usernames
 from staff.models import AuditEntry, Role, StaffUser
-from staff.security import hash_password, verify_password
-
-MIN_PASSWORD = 8
+from staff.security import hash_password, verify_nobody, verify_password
 
 
 class StaffError(ValueError):
-    """A request about staff accounts that cannot be carried out; the message says why."""
+    """A request about staff accounts that cannot be carried out; the message says why (in Chinese)."""
+
+
+class Invalid(StaffError):
+    """Refused input: a username or password the policy does not allow, an unknown role."""
+
+
+class Conflict(StaffError):
+    """A username already taken (in any spelling that means the same name)."""
 
 
 def get_by_username(*, session: Session, username: str) -> StaffUser | None:
-    return session.scalar(select(StaffUser).where(StaffUser.username == username))
+    """The account `username` names, however it was typed (case, width, invisible characters)."""
+    name = usernames.canonical(username)
+    return session.scalar(select(StaffUser).where(StaffUser.username == name)) if name else None
 
 
 def create_user(*, session: Session, username: str, password: str, role: Role | str,
-                openid: str | None = None) -> StaffUser:
-    username = username.strip()
-    if not username:
-        raise StaffError("username is empty")
-    if len(password) < MIN_PASSWORD:
-        raise StaffError(f"password must have at least {MIN_PASSWORD} characters")
+                openid: str | None = None, demo: bool = False) -> StaffUser:
     try:
+        name = usernames.checked(username)
+        passwords.check(password, username=name)
         role = Role(role)
+    except (usernames.UsernameRejected, passwords.PasswordRejected) as exc:
+        raise Invalid(str(exc)) from None
     except ValueError:
-        raise StaffError(f"unknown role {role!r}; one of {', '.join(Role)}") from None
-    if get_by_username(session=session, username=username) is not None:
-        raise StaffError(f"user {username!r} exists")
-    user = StaffUser(username=username, password_hash=hash_password(password), role=role, openid=openid)
+        raise Invalid(f"未知的角色 {role!r}，可选：{'、'.join(Role)}") from None
+    if session.scalar(select(StaffUser.id).where(StaffUser.username == name)) is not None:
+        raise Conflict(f"用户名“{name}”已存在")
+    user = StaffUser(username=name, password_hash=hash_password(password), role=role, openid=openid, demo=demo)
     session.add(user)
     session.flush()
     return user
 
 
-def authenticate(*, session: Session, username: str, password: str) -> StaffUser | None:
+def set_password(*, session: Session, user: StaffUser, password: str) -> None:
+    """A new password (changed by its owner or reset by an admin): the policy applies, and every token
+    and console session of the account ends."""
+    try:
+        passwords.check(password, username=user.username)
+    except passwords.PasswordRejected as exc:
+        raise Invalid(str(exc)) from None
+    user.password_hash = hash_password(password)
+    revoke_tokens(session=session, user=user)
+
+
+def set_active(*, session: Session, user: StaffUser, active: bool) -> None:
+    """Deactivating ends every token and session, and reactivating brings none of them back."""
+    if user.active and not active:
+        revoke_tokens(session=session, user=user)
+    user.active = active
+    session.flush()
+
+
+def revoke_tokens(*, session: Session, user: StaffUser) -> None:
+    user.token_version += 1
+    session.flush()
+
+
+def authenticate(*, session: Session, username: str, password: str) -> tuple[StaffUser | None, str]:
+    """The account `username` names (None when none does) and whether the password opens it: `ok`, or
+    why not (`unknown_user`, `wrong_password`, `inactive`). Known or not, active or not, the password
+    costs one Argon2 check, so the answer takes as long either way."""
     user = get_by_username(session=session, username=username)
-    if user is None or not user.active or not verify_password(password, user.password_hash):
-        return None
-    return user
+    if user is None:
+        verify_nobody(password)
+        return None, "unknown_user"
+    if not verify_password(password, user.password_hash):
+        return user, "wrong_password"
+    return user, "ok" if user.active else "inactive"
 
 
 def audit(*, session: Session, actor: StaffUser | None, action: str, target: str | None = None,

@@ -18,7 +18,7 @@ def revisions(session, policy):
 
 
 def test_create_records_who_and_what(session):
-    user = staff.create_user(session=session, username="ed", password="x" * 8, role="editor")
+    user = staff.create_user(session=session, username="ed", password="x" * 12, role="editor")
     policy = service.create_policy(session=session, actor_id=user.id, on=D(2024, 8, 1), policy_in=PolicyCreate(
         title="稳岗返还", doc_number=" 葫人社发〔2024〕1号 ", issuer="市人社局", issued_on=D(2024, 7, 1),
         industries=["c", "39"]))

@@ -6,23 +6,7 @@ from core.db import session_scope
 from server import app
 from staff import service
 from staff.models import AuditEntry, Role, StaffUser
-
-PASSWORD = "correct horse battery"
-
-
-def make_user(role: Role, username: str | None = None) -> None:
-    with session_scope() as session:
-        service.create_user(session=session, username=username or f"u-{role.value}", password=PASSWORD,
-                            role=role)
-
-
-def token(client, username: str, password: str = PASSWORD):
-    return client.post("/api/auth/token", data={"username": username, "password": password})
-
-
-def bearer(client, role: Role) -> dict:
-    make_user(role)
-    return {"Authorization": f"Bearer {token(client, f'u-{role.value}').json()['access_token']}"}
+from tests.staff.conftest import PASSWORD, bearer, make_user, token
 
 
 def test_password_is_hashed_with_argon2(client):
@@ -100,12 +84,12 @@ def test_user_create_validates_input(client):
 
 
 def test_service_refuses_bad_accounts(session):
-    with pytest.raises(service.StaffError, match="at least"):
+    with pytest.raises(service.Invalid, match="至少需要 10 个字符"):
         service.create_user(session=session, username="a", password="short", role="editor")
-    with pytest.raises(service.StaffError, match="unknown role"):
+    with pytest.raises(service.Invalid, match="未知的角色"):
         service.create_user(session=session, username="a", password=PASSWORD, role="boss")
     service.create_user(session=session, username="a", password=PASSWORD, role="editor")
-    with pytest.raises(service.StaffError, match="exists"):
+    with pytest.raises(service.Conflict, match="已存在"):
         service.create_user(session=session, username="a", password=PASSWORD, role="editor")
 
 
@@ -121,7 +105,7 @@ def test_cli_creates_a_user_and_prompts_for_the_password(client):
 def test_cli_reports_errors_and_creates_nothing(client):
     runner = CliRunner()
     r = runner.invoke(cli, ["user", "create", "x", "--role", "editor", "--password", "short"])
-    assert r.exit_code == 1 and "at least" in r.output
+    assert r.exit_code == 1 and "至少需要" in r.output
     r = runner.invoke(cli, ["user", "create", "x", "--role", "king", "--password", PASSWORD])
     assert r.exit_code == 2
     with session_scope() as session:
