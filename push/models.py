@@ -128,3 +128,16 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None]
     receipt_at: Mapped[datetime | None]
     opened_at: Mapped[datetime | None]
+
+
+class PendingReceipt(Base):
+    """A receipt that matched nothing yet (it overtook the worker's write of its msgid). Kept in the
+    database, not in Redis: receipts keep coming while Redis is down, and WeChat sends each only once."""
+
+    __tablename__ = "pending_receipt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    msgid: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(64))
+    counts: Mapped[dict[str, str] | None] = mapped_column(JSON)  # MASSSENDJOBFINISH's; None for a template
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

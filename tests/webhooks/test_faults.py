@@ -88,3 +88,58 @@ def test_healthz_says_the_webhook_is_degraded_while_redis_is_frozen(webhook, own
     assert body["webhook"].startswith("degraded")
     os.kill(own_redis.pid, signal.SIGCONT)
     assert webhook.get("/healthz").json()["checks"]["redis"] == "ok"
+
+
+def _sent_deliveries() -> tuple[int, int]:
+    """Two sent deliveries of a notice campaign: one whose msgid the worker wrote, one whose it has not yet."""
+    from core.db import session_scope
+    from push.models import Campaign, CampaignKind, Delivery, DeliveryStatus
+    from staff import service as staff_service
+    from staff.models import Role
+    from subscriptions.models import Follower
+
+    with session_scope() as s:
+        author = staff_service.create_user(session=s, username="receipt-author", password="Receipt-pass-1",
+                                           role=Role.editor)
+        campaign = Campaign(title="通知", kind=CampaignKind.notice, notice_text="通知", author_id=author.id)
+        followers = [Follower(openid=f"oReceipt000{i}") for i in (1, 2)]
+        s.add_all([campaign, *followers])
+        s.flush()
+        rows = [Delivery(campaign_id=campaign.id, follower_id=f.id, openid=f.openid, client_msg_id=f.openid,
+                         status=DeliveryStatus.sent, msgid=msgid) for f, msgid in zip(followers, (5_000_000_001, None))]
+        s.add_all(rows)
+        s.flush()
+        return rows[0].id, rows[1].id
+
+
+def _delivery_status(delivery_id: int) -> str:
+    from core.db import session_scope
+    from push.models import Delivery
+
+    with session_scope() as s:
+        return str(s.get(Delivery, delivery_id).status)
+
+
+@pytest.mark.parametrize("fault", ["frozen", "gone"])
+def test_receipts_that_come_while_redis_is_down_are_kept(webhook, own_redis, fault):
+    from core.db import session_scope
+    from push import receipts
+    from push.models import Delivery
+
+    matched, early = _sent_deliveries()
+    if fault == "frozen":
+        os.kill(own_redis.pid, signal.SIGSTOP)
+    else:
+        own_redis.kill()
+        own_redis.wait()
+    for msgid in (5_000_000_001, 5_000_000_002):  # the second overtook its msgid's write
+        body = wx.message("oReceipt0001", kind="event", Event="TEMPLATESENDJOBFINISH", MsgID=str(msgid),
+                          Status="success")
+        response, took = _timed_post(webhook, body)
+        assert response.status_code == 200 and response.text == "success" and took < WECHAT_WAITS
+    assert _delivery_status(matched) == "delivered"
+    with session_scope() as s:  # the worker writes the msgid only now
+        s.get(Delivery, early).msgid = 5_000_000_002
+    assert receipts.retry_unmatched() == 1  # the tick, Redis still down
+    assert _delivery_status(early) == "delivered"
+    assert receipts.retry_unmatched() == 0
