@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot import answering, binding, menu, pushes, topics
+from bot import answering, binding, menu, pushes, survey_chat, topics
 
 Reply = Callable[[str], str]  # openid -> reply text
 
@@ -28,7 +28,6 @@ class _Fixed:
         return self.reply
 
 
-NO_SURVEY = "暂无问卷。有新的意见征集时会通知您。"
 ASK_HINT = "请直接输入您的问题，例如“高新技术企业认定有什么条件”。"
 NOTHING_TO_CANCEL = "当前没有需要取消的操作。需要帮助请回复“帮助”。"
 
@@ -42,7 +41,8 @@ COMMANDS: list[Command] = [
     Command(("恢复推送",), None, pushes.resume),
     Command(("绑定企业", "绑定"), "BIND", binding.start_bind),
     Command(("解绑", "解绑企业"), "UNBIND", binding.start_unbind),
-    Command(("问卷",), "SURVEY", _Fixed(NO_SURVEY)),
+    Command(("问卷",), "SURVEY", survey_chat.start),
+    Command(("继续问卷",), None, survey_chat.resume),
     Command(("人工", "转人工", "人工服务"), "PERSON", answering.ask_for_person),
     Command(("有用",), None, lambda openid: answering.feedback(openid, useful=True)),
     Command(("没用", "没有用"), None, lambda openid: answering.feedback(openid, useful=False)),

@@ -57,6 +57,7 @@ class Dialog:
     name: str
     title: str  # how messages name it: 绑定企业, 订阅 …
     steps: dict[str, Step]
+    cancelled: str | None = None  # the reply to `取消`, when the dialog has more to say than that it ended
 
 
 class Outcome(NamedTuple):
@@ -130,7 +131,7 @@ def _take(openid: str, text: str, msg_id: str | None) -> Outcome:
         end(openid)
         return Outcome(None, expired=dialog.title)
     if text in CANCEL_WORDS:
-        turn = Turn(f"已取消“{dialog.title}”。需要帮助请回复“帮助”。")
+        turn = Turn(dialog.cancelled or f"已取消“{dialog.title}”。需要帮助请回复“帮助”。")
     else:
         turn = dialog.steps[state.step](state, text)
     if turn.reply is None:

@@ -4,7 +4,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from bot import commands, menu
+from bot import commands, menu, survey_chat
 from bot.answering import HANDED_OVER
 from bot.models import AskedQuestion, HandoverReason, Question
 from core.db import session_scope
@@ -21,7 +21,7 @@ def test_help_keywords(client, text):
 
 
 def test_survey_is_a_placeholder_until_surveys_exist(client):
-    assert say(client, "oSurv", "问卷") == commands.NO_SURVEY
+    assert say(client, "oSurv", "问卷") == survey_chat.NONE_OPEN
 
 
 def test_cancel_with_nothing_running(client):
@@ -57,7 +57,7 @@ def test_menu_respects_wechat_limits():
 @pytest.mark.parametrize("key, expected", [
     ("HELP", menu.HELP),
     ("ASK", commands.ASK_HINT),
-    ("SURVEY", commands.NO_SURVEY),
+    ("SURVEY", survey_chat.NONE_OPEN),
     ("NO_SUCH_KEY", menu.HELP),
 ])
 def test_clicks(client, key, expected):
@@ -83,7 +83,7 @@ def test_a_click_ends_a_running_dialog(client):
 
 def test_voice_with_recognition_is_read_as_text(client):
     r = post(client, wx.message("oVoice", kind="voice", MediaId="m", Format="amr", Recognition="问卷。"))
-    assert parse_xml(r.content)["Content"] == commands.NO_SURVEY
+    assert parse_xml(r.content)["Content"] == survey_chat.NONE_OPEN
 
 
 def test_voice_without_recognition_gets_help(client):
@@ -105,7 +105,7 @@ def test_person_without_a_question_asks_for_it_then_queues_it_with_the_conversat
         question = session.scalars(select(Question)).one()
         asked = session.scalars(select(AskedQuestion)).one()
     assert question.text == "我家孩子的入学补贴什么时候发？" and question.reason is HandoverReason.asked_for_person
-    assert [t["text"] for t in question.conversation][:2] == ["问卷", commands.NO_SURVEY]
+    assert [t["text"] for t in question.conversation][:2] == ["问卷", survey_chat.NONE_OPEN]
     assert asked.outcome.value == "asked_for_person"
     assert "已转人工" in say(client, "oPerson", "人工")  # asking again: already queued
     with session_scope() as session:
@@ -151,4 +151,4 @@ def test_two_menu_taps_in_the_same_second_each_get_their_own_reply(client):
     same_second = int(time.time())
     taps = [post(client, wx.message("oTwoTaps01", kind="event", created=same_second, Event="CLICK", EventKey=key))
             for key in ("HELP", "SURVEY")]
-    assert [parse_xml(r.content)["Content"] for r in taps] == [menu.HELP, commands.NO_SURVEY]
+    assert [parse_xml(r.content)["Content"] for r in taps] == [menu.HELP, survey_chat.NONE_OPEN]
