@@ -158,7 +158,10 @@ async def main() -> None:
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13")
     subprocess.run(["redis-cli", "-u", redis_url, "flushdb"], capture_output=True)
     env = {"WECHAT_TOKEN": TOKEN, "WECHAT_APPID": APPID, "REDIS_URL": redis_url, "SECRET_KEY": SECRET,
-           "DATABASE_URL": f"sqlite:///{tmp / 'abuse.db'}", "DATA_DIR": str(tmp), "LOG_LEVEL": "WARNING"}
+           "DATABASE_URL": f"sqlite:///{tmp / 'abuse.db'}", "DATA_DIR": str(tmp), "LOG_LEVEL": "WARNING",
+           # passive replies only: no WeChat API is called, and links may point at this machine
+           "WECHAT_API_BASE": f"http://127.0.0.1:{args.port + 1}/cgi-bin/",
+           "PUBLIC_BASE_URL": f"http://127.0.0.1:{args.port}"}
     print("writing the hostile files ...", flush=True)
     files = bombs(tmp)
     for what, kind, path in files:
@@ -207,6 +210,7 @@ async def main() -> None:
               f"p50 {percentile(values, 50):6.1f} ms, p99 {percentile(values, 99):6.1f} ms, "
               f"max {max(values, default=float('nan')):7.1f} ms")
     print(f"peak RSS of the server and its children during the uploads: {peak[0] / 2**20:.0f} MB")
+    print(f"load average at the end: {' '.join(f'{v:.1f}' for v in os.getloadavg())} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

@@ -84,7 +84,7 @@ def _serve(path: str, max_height: int, memory_mb: int, seconds: int) -> None:
 
     try:
         sheet = python_calamine.CalamineWorkbook.from_path(path).get_sheet_by_index(0)
-    except MemoryError:
+    except MemoryError:  # die: the server reports the memory limit, not an unreadable file
         raise
     except Exception as exc:  # calamine raises several kinds for a bad file
         send(("unreadable", str(exc)))

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path as PathParam, Respon
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core import imports, sheet_limits, tabular
+from core.problems import Problem
 from staff.deps import require
 from staff.models import Role, StaffUser
 
@@ -88,15 +89,15 @@ def refused(exc: tabular.FileError, *, unreadable: int) -> HTTPException:
 
 
 FILE_REFUSALS = {
-    413: {"description": "the upload is larger than IMPORT_MAX_MB; nothing was stored"},
-    422: {"description": "the file breaks an import limit (rows, sheet size, parts, compression) or took more "
+    413: {"model": Problem, "description": "the upload is larger than IMPORT_MAX_MB; nothing was stored"},
+    422: {"model": Problem, "description": "the file breaks an import limit (rows, sheet size, parts, compression) or took more "
                          "memory or time to read than allowed; nothing was stored"},
 }
 
 
 @router.get("/imports/bad-rows/{token}", response_class=Response,
             responses={200: {"content": {XLSX: {}}, "description": "every bad row: 行号, 错误原因 and its cells"},
-                       404: {"description": "unknown or expired (IMPORT_BAD_ROWS_HOURS)"}},
+                       404: {"model": Problem, "description": "unknown or expired (IMPORT_BAD_ROWS_HOURS)"}},
             summary="Download an import report's bad rows as .xlsx (the report's bad_rows_url)")
 def download_bad_rows(_user: Annotated[StaffUser, Depends(require(Role.editor))],
                       token: Annotated[str, PathParam(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]) -> Response:

@@ -288,7 +288,7 @@ def export_enterprises(user: Editor, session: DbSession) -> FileResponse:
 
 @router.post("/enterprises/import", response_model=ImportReport, tags=["enterprises"],
              responses={400: {"model": Problem, "description": "the file cannot be read; nothing was stored"},
-                        **{code: {"model": Problem, **r} for code, r in uploads.FILE_REFUSALS.items()}},
+                        **uploads.FILE_REFUSALS},
              summary="Upload an .xlsx, .xls or .csv of enterprises (upsert by credit code)",
              description="Columns 统一社会信用代码, 企业名称, 行业代码 (code or Chinese name), 园区, 规模, 标签, 联系人, "
                          "联系电话; other columns are named in the report and ignored. Good rows are stored; bad "
