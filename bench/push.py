@@ -232,7 +232,8 @@ def _ceiling_proc(api: str, token: str, openids: list[str], threads: int, out) -
                 return
             body = {"touser": openid, "template_id": "POLICY_NOTICE_TPL", "url": "http://127.0.0.1:8000/t/1a.0123456789abcdef",
                     "client_msg_id": f"ceiling-{openid}",
-                    "data": {k: {"value": "中小企业扶持政策解读……"} for k in ("first", "keyword1", "keyword2", "keyword3", "remark")}}
+                    "data": {"thing1": {"value": "中小企业扶持政策解读"}, "thing2": {"value": "市人民政府办公室"},
+                             "date3": {"value": "2024年5月1日"}, "thing4": {"value": "支持企业研发投入"}}}
             session.post(f"{api}message/template/send", params={"access_token": token}, json=body, timeout=10).json()
 
     pool = [threading.Thread(target=loop) for _ in range(threads)]

@@ -18,9 +18,9 @@ from core.db import utcnow
 from core.settings import get_settings
 from policies import service as policies
 from policies.models import PolicyStatus
-from push import content, flows, service, stats
+from push import flows, service, stats, templates
 from push.exceptions import CampaignError, NotReady
-from push.models import Campaign, CampaignStatus, Channel
+from push.models import Campaign, CampaignStatus
 from push.schemas import CampaignCreate, CampaignUpdate
 from staff.deps import DbSession
 from staff.models import AuditEntry, StaffUser
@@ -178,18 +178,6 @@ def _cn(exc: CampaignError) -> str:
 
 # --- the detail page ----------------------------------------------------------------------------------
 
-def _preview(session: Session, campaign: Campaign) -> dict[str, Any]:
-    """What the follower's WeChat would show. Template messages: since May 2023 WeChat shows neither
-    `first` nor `remark`, only the template's title and its keyword rows."""
-    s = get_settings()
-    message = content.build(session=session, campaign=campaign, tz=s.push_timezone, now=utcnow())
-    if campaign.channel is Channel.template:
-        rows = [(labels.TEMPLATE_VALUE.get(src, key), message.values.get(src, src))
-                for key, src in s.push_template_fields.items() if key not in ("first", "remark")]
-        return {"kind": "template", "rows": rows, "hidden": [k for k in s.push_template_fields if k in ("first", "remark")]}
-    return {"kind": "text", "text": message.text(message.page_url(s.public_base_url))}
-
-
 def _progress_context(session: Session, campaign: Campaign) -> dict[str, Any]:
     """The live part of the page: status and counts, polled by htmx while the campaign may still move."""
     counts = service.counts(session=session, campaign_id=campaign.id)
@@ -207,8 +195,8 @@ def _detail_page(request: Request, session: Session, staff: Staff, campaign: Cam
                  status_code: int = 200) -> HTMLResponse:
     launched = campaign.launched_at is not None
     author = session.get(StaffUser, campaign.author_id)
-    context = {"preview": _preview(session, campaign), "author": author.username if author else "",
-               "is_author": campaign.author_id == staff.user.id, "refusal": refusal,
+    context = {"preview": templates.preview(session=session, campaign=campaign, now=utcnow()),
+               "author": author.username if author else "", "is_author": campaign.author_id == staff.user.id, "refusal": refusal,
                "problems": service.problems(session=session, campaign=campaign) if campaign.status is S.draft else [],
                "stats": stats.campaign_stats(session=session, campaign_id=campaign.id) if launched else None,
                "rejection": _last_rejection(session, campaign), "can_edit": staff.can(EDITORS),

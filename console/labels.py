@@ -15,6 +15,3 @@ CAMPAIGN_STATUS = {
 }
 CHANNEL = {Channel.template: "模板消息", Channel.custom: "客服消息", Channel.mass_tag: "按标签群发"}
 KIND = {CampaignKind.policy: "政策", CampaignKind.notice: "通知"}
-# what each campaign value is called on a template message's row (WeChat shows the template's key names)
-TEMPLATE_VALUE = {"title": "标题", "summary": "内容摘要", "issuer": "发文单位", "doc_number": "文号",
-                  "date": "发布日期", "remark": "备注"}

@@ -8,8 +8,10 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from wechat.template_fields import Template
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_BASE_URL = "http://127.0.0.1:8000"  # PUBLIC_BASE_URL's default: links that reach this machine only
@@ -66,9 +68,15 @@ class Settings(BaseSettings):
     search_refresh_seconds: float = Field(default=1.0, gt=0)  # how often a process checks for changed content
     # push campaigns (push/): channel defaults, pacing and the delivery engine's knobs
     push_template_id: str = "POLICY_NOTICE_TPL"  # the template message campaigns use unless they name one
-    # template field -> campaign value (title, summary, issuer, doc_number, date, remark, or literal text)
-    push_template_fields: dict[str, str] = {"first": "title", "keyword1": "issuer", "keyword2": "date",
-                                            "keyword3": "summary", "remark": "remark"}
+    # that template as WeChat's template list gives it: its title and its content, which names the typed
+    # keys (thing1, date3, ...) in the order WeChat shows them
+    push_template_title: str = "政策推送通知"
+    push_template_content: str = ("政策名称：{{thing1.DATA}}\n发文单位：{{thing2.DATA}}\n发布日期：{{date3.DATA}}\n"
+                                  "内容摘要：{{thing4.DATA}}")
+    # template key -> campaign value (title, summary, issuer, doc_number, date, or literal text)
+    push_template_fields: dict[str, str] = {"thing1": "title", "thing2": "issuer", "date3": "date",
+                                            "thing4": "summary"}
+    push_notice_issuer: str = "市人民政府办公室"  # the issuer a notice campaign's message names
     push_rate: float = Field(default=500.0, gt=0)  # messages per second, all workers together (Redis)
     push_quiet_hours: str = "22:00-08:00"  # local time (push_timezone) in which nothing is sent; "" for none
     push_timezone: str = "Asia/Shanghai"
@@ -115,6 +123,18 @@ class Settings(BaseSettings):
     @classmethod
     def _api_base_slash(cls, v: str) -> str:
         return v if v.endswith("/") else v + "/"
+
+    @model_validator(mode="after")
+    def _template_keys(self) -> Settings:
+        """Every key the template shows gets a value and no value goes to a key it lacks: WeChat refuses
+        a missing value (47003) and would not show one under another key."""
+        template = Template.parse(self.push_template_title, self.push_template_content)
+        keys = {k.name for k in template.keys if k.kind != "const"}
+        unknown, missing = sorted(set(self.push_template_fields) - keys), sorted(keys - set(self.push_template_fields))
+        if unknown or missing:
+            raise ValueError(f"PUSH_TEMPLATE_FIELDS must map exactly the keys of PUSH_TEMPLATE_CONTENT "
+                             f"({', '.join(sorted(keys))}): unknown {unknown}, missing {missing}")
+        return self
 
     @property
     def signing_key(self) -> str:

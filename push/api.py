@@ -18,12 +18,13 @@ from core.db import session_scope, utcnow
 from core.ids import Id
 from core.problems import Problem
 from core.settings import get_settings
-from push import content, flows, relay, service, stats
+from push import content, flows, relay, service, stats, templates
 from push.exceptions import CampaignError
 from push.models import Campaign, CampaignKind, CampaignStatus, Delivery
 from push.schemas import (
     CampaignCreate,
     CampaignDetail,
+    CampaignPreview,
     CampaignRead,
     CampaignStats,
     CampaignUpdate,
@@ -91,6 +92,13 @@ def list_campaigns(session: DbSession, _: Reader, status_: Annotated[CampaignSta
 @router.get("/{campaign_id}", response_model=CampaignDetail)
 def get_campaign(campaign: Found, session: DbSession, _: Reader) -> CampaignDetail:
     return _detail(session, campaign)
+
+
+@router.get("/{campaign_id}/preview", response_model=CampaignPreview)
+def preview(campaign: Found, session: DbSession, _: Reader) -> CampaignPreview:
+    """What the follower's WeChat will show: a template message's rows fitted to their typed keys
+    (`warnings` name the values shortened, `problems` those that cannot be sent and keep submit refused)."""
+    return templates.preview(session=session, campaign=campaign, now=utcnow())
 
 
 @router.patch("/{campaign_id}", response_model=CampaignRead, responses=_REFUSALS)

@@ -1,5 +1,6 @@
-"""What a campaign's message says: template data from settings' field mapping, the text of custom and
-mass messages, and the per-delivery tracking link that leads to the H5 page (/p/{policy_id} or the notice)."""
+"""What a campaign's message says: the values a template message is filled from (push/templates.py),
+the text of custom and mass messages, and the per-delivery tracking link that leads to the H5 page
+(/p/{policy_id} or the notice)."""
 from __future__ import annotations
 
 import hashlib
@@ -18,12 +19,8 @@ from push.models import Campaign, CampaignKind
 class Message:
     """Everything a send needs but the recipient; built once per batch."""
 
-    values: dict[str, str]  # title, summary, issuer, doc_number, date, remark
+    values: dict[str, str]  # title, summary, issuer, doc_number, date (ISO, China time)
     landing_path: str  # the H5 page the tracking link redirects to
-
-    def template_data(self, fields: dict[str, str]) -> dict[str, dict[str, str]]:
-        """Template fields -> values; a mapping naming no known value is used as literal text."""
-        return {key: {"value": self.values.get(src, src)} for key, src in fields.items()}
 
     def page_url(self, base_url: str) -> str:
         """The H5 page itself, for messages without a per-delivery tracking link (test and mass sends)."""
@@ -39,15 +36,15 @@ def _clip(text: str, n: int = 100) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def build(*, session: Session, campaign: Campaign, tz: str, now: datetime) -> Message:
-    values = {"title": campaign.title, "summary": campaign.summary, "issuer": "", "doc_number": "",
-              "date": now.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d"), "remark": "点击查看详情"}
+def build(*, session: Session, campaign: Campaign, tz: str, now: datetime, notice_issuer: str = "") -> Message:
+    """A policy's issuer, number and date of issue; a notice names `notice_issuer` and is dated today."""
+    values = {"title": campaign.title, "summary": campaign.summary, "issuer": notice_issuer, "doc_number": "",
+              "date": now.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d")}
     if campaign.kind is CampaignKind.policy and campaign.policy_id is not None:
         policy = session.get(Policy, campaign.policy_id)
         if policy is not None:
             interp = policy.interpretation
-            values.update(issuer=policy.issuer, doc_number=policy.doc_number or "",
-                          remark="点击查看政策原文及解读")
+            values.update(issuer=policy.issuer, doc_number=policy.doc_number or "")
             if policy.issued_on:
                 values["date"] = policy.issued_on.isoformat()
             if not values["summary"] and interp is not None:

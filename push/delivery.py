@@ -27,9 +27,11 @@ from push.deliveries import Claimed, Outcome
 from push.models import Campaign, CampaignStatus, Channel, Delivery, DeliveryStatus, PauseReason
 from push.quiet import next_midnight, quiet_until
 from push.ratelimit import TokenBucket
+from push.templates import CampaignTemplate
 from subscriptions import service as followers
+from wechat import template_fields
 from wechat.client import WeChatAPI
-from wechat.errors import BAD_TEMPLATE, Action, action_for
+from wechat.errors import BAD_TEMPLATE, BAD_TEMPLATE_VALUE, Action, action_for
 
 log = logging.getLogger(__name__)
 D = DeliveryStatus
@@ -49,7 +51,8 @@ class Options:
     quiet_hours: str
     tz: str
     template_id: str
-    template_fields: dict[str, str]
+    template: CampaignTemplate
+    notice_issuer: str
     base_url: str
     signing_key: str
 
@@ -58,8 +61,8 @@ class Options:
         return cls(batch=s.push_batch_size, threads=s.push_send_threads,
                    lease=timedelta(seconds=s.push_lease_seconds), max_attempts=s.push_max_attempts,
                    retry_seconds=s.push_retry_seconds, quiet_hours=s.push_quiet_hours, tz=s.push_timezone,
-                   template_id=s.push_template_id, template_fields=dict(s.push_template_fields),
-                   base_url=s.public_base_url, signing_key=s.signing_key)
+                   template_id=s.push_template_id, template=CampaignTemplate.from_settings(s),
+                   notice_issuer=s.push_notice_issuer, base_url=s.public_base_url, signing_key=s.signing_key)
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ class _Batch:
     template_id: str
     message: content.Message
     opts: Options
+    data: dict[str, dict[str, str]] = field(default_factory=dict)  # the template message's, fitted once
     unfollowed: list[str] = field(default_factory=list)
 
 
@@ -96,8 +100,9 @@ def run_batch(*, campaign_id: int, token: str, opts: Options, client: WeChatAPI,
         spec = campaign.quiet_hours if campaign.quiet_hours is not None else opts.quiet_hours
         if quiet_until(spec, opts.tz, now):
             return Next("stop")  # the tick starts the chains again when the quiet hours end
-        batch = _Batch(campaign_id, campaign.channel, campaign.template_id or opts.template_id,
-                       content.build(session=s, campaign=campaign, tz=opts.tz, now=now), opts)
+        message = content.build(session=s, campaign=campaign, tz=opts.tz, now=now, notice_issuer=opts.notice_issuer)
+        batch = _Batch(campaign_id, campaign.channel, campaign.template_id or opts.template_id, message, opts,
+                       opts.template.fill(message).data)
         materialized = campaign.materialized_at is not None
         claimed = deliveries.claim(session=s, campaign_id=campaign_id, limit=opts.batch, token=token, now=now)
     if not claimed:
@@ -214,8 +219,7 @@ def _send_one(batch: _Batch, job: Claimed, client: WeChatAPI) -> tuple[Outcome, 
                 msgid = None
             else:
                 answer = client.send_template(openid=job.openid, template_id=batch.template_id,
-                                              data=batch.message.template_data(opts.template_fields), url=url,
-                                              client_msg_id=job.client_msg_id)
+                                              data=batch.data, url=url, client_msg_id=job.client_msg_id)
                 msgid = answer.get("msgid")
             return Outcome(job.id, D.sent, msgid=msgid, sent_at=utcnow()), None
         except WeChatClientException as exc:
@@ -242,13 +246,21 @@ def _failure(batch: _Batch, job: Claimed, exc: WeChatClientException,
             batch.unfollowed.append(job.openid)
         reason = "unfollowed" if code == 43004 else "invalid openid"
         return Outcome(job.id, D.failed, reason=reason, errcode=code), None
-    if action is Action.stop_campaign:
-        detail = (f"WeChat rejected template id {batch.template_id!r} ({BAD_TEMPLATE}): set a valid one "
-                  f"(PUSH_TEMPLATE_ID) and resume / 模板ID无效")
-        return Outcome(job.id, D.pending, errcode=code), Halt(PauseReason.stopped, detail)
+    if action is Action.stop_campaign:  # the same refusal would meet every recipient: staff must fix it
+        return Outcome(job.id, D.pending, errcode=code), Halt(PauseReason.stopped, _stop_detail(batch, exc))
     if action is Action.other_channel:
         return Outcome(job.id, D.skipped, reason="outside 48h window", errcode=code), None
     return Outcome(job.id, D.failed, reason=f"errcode {code}", errcode=code), None
+
+
+def _stop_detail(batch: _Batch, exc: WeChatClientException) -> str:
+    if exc.errcode == BAD_TEMPLATE_VALUE:
+        key = template_fields.refused_key(exc.errmsg) or "?"
+        return (f"WeChat refused the value of template key {key} ({BAD_TEMPLATE_VALUE}): make PUSH_TEMPLATE_CONTENT "
+                f"and PUSH_TEMPLATE_FIELDS match the account's template and resume / "
+                f"模板字段{batch.opts.template.label(key)}的取值不符合微信要求，请核对模板配置后恢复发送")
+    return (f"WeChat rejected template id {batch.template_id!r} ({BAD_TEMPLATE}): set a valid one "
+            f"(PUSH_TEMPLATE_ID) and resume / 模板ID无效")
 
 
 def _apply_halt(campaign_id: int, halt: Halt, tz: str) -> None:

@@ -16,10 +16,12 @@ from push.chains import Chains
 from push.exceptions import NotReady
 from push.models import Campaign, CampaignStatus, Channel
 from push.schemas import TestSendResult
+from push.templates import CampaignTemplate
 from staff.models import StaffUser
 from subscriptions.segments import recipient_batches
+from wechat import template_fields
 from wechat.client import get_client
-from wechat.errors import action_for
+from wechat.errors import BAD_TEMPLATE_VALUE, action_for
 
 log = logging.getLogger(__name__)
 MATERIALIZE_LOCK_SECONDS = 120
@@ -101,13 +103,18 @@ def test_send(*, session: Session, campaign: Campaign, staff: StaffUser) -> Test
     if not staff.openid:
         raise NotReady("your staff account has no openid to test-send to / 请先绑定本人微信 openid")
     s = get_settings()
-    message = content.build(session=session, campaign=campaign, tz=s.push_timezone, now=utcnow())
+    message = content.build(session=session, campaign=campaign, tz=s.push_timezone, now=utcnow(),
+                            notice_issuer=s.push_notice_issuer)
     url = message.page_url(s.public_base_url)
+    template = CampaignTemplate.from_settings(s)
+    filled = template.fill(message)
+    if campaign.channel is Channel.template and filled.problems:
+        raise NotReady("; ".join(filled.problems), filled.problems)
     client = get_client()
     try:
         if campaign.channel is Channel.template:
             answer = client.send_template(openid=staff.openid, template_id=campaign.template_id or s.push_template_id,
-                                          data=message.template_data(s.push_template_fields), url=url)
+                                          data=filled.data, url=url)
             msgid = answer.get("msgid")
         elif campaign.channel is Channel.mass_tag:  # WeChat's own preview of a mass message
             answer = client.post("message/mass/preview", data={
@@ -117,6 +124,8 @@ def test_send(*, session: Session, campaign: Campaign, staff: StaffUser) -> Test
             client.message.send_text(staff.openid, "【测试】" + message.text(url))
             msgid = None
     except WeChatClientException as exc:
-        raise NotReady(f"test send failed: WeChat {exc.errcode} {exc.errmsg} ({action_for(exc)}) / 测试发送失败") from exc
+        refused = template_fields.refused_key(exc.errmsg) if exc.errcode == BAD_TEMPLATE_VALUE else None
+        why = f"模板字段{template.label(refused)}的取值不符合微信要求" if refused else "测试发送失败"
+        raise NotReady(f"test send failed: WeChat {exc.errcode} {exc.errmsg} ({action_for(exc)}) / {why}") from exc
     service.record_test_send(session=session, campaign=campaign)
     return TestSendResult(openid=staff.openid, msgid=msgid)

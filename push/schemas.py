@@ -144,6 +144,30 @@ class TestSendResult(BaseModel):
     msgid: int | None = None
 
 
+class PreviewField(BaseModel):
+    key: str  # thing1
+    kind: str  # thing
+    label: str  # 政策名称, as WeChat shows it before the value
+    value: str  # what is sent and shown
+    original: str  # the campaign's value before it was fitted
+    shortened: bool
+    problem: str | None  # why it cannot be sent, naming the field
+
+
+class CampaignPreview(BaseModel):
+    """What the follower's WeChat shows: a template message's title and rows (WeChat has shown neither
+    `first` nor `remark` since May 2023), or a text message's text."""
+
+    channel: Channel
+    template_id: str | None = None
+    title: str | None = None
+    fields: list[PreviewField] = Field(default_factory=list)
+    data: dict[str, dict[str, str]] | None = None  # exactly what message/template/send carries
+    text: str | None = None  # customer-service and mass messages
+    warnings: list[str] = Field(default_factory=list)  # values shortened to fit
+    problems: list[str] = Field(default_factory=list)  # values that cannot be sent: submit is refused
+
+
 class RelayPark(BaseModel):
     park_id: int
     park: str

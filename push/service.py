@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from core.db import utcnow
 from policies.models import Policy
+from push import templates
 from push.exceptions import NotAllowed, NotReady, WrongState
 from push.models import (
     OPEN,
@@ -157,6 +158,7 @@ def problems(*, session: Session, campaign: Campaign, now: datetime | None = Non
     reach = segments.preview(session=session, filter=filter_, sample_size=0, now=now).followers
     if reach == 0:
         found.append("the segment reaches no follower / 目标人群为空")
+    found += templates.problems(session=session, campaign=campaign, now=now or utcnow())
     if campaign.channel is Channel.mass_tag and mass_tag_id(session=session, campaign=campaign) is None:
         found.append("mass send by tag needs a segment of exactly one park or industry section that has a "
                      "WeChat tag (synced) / 按标签群发的目标须为恰好一个已同步为微信标签的园区或行业门类")

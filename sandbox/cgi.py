@@ -32,9 +32,9 @@ def json_response(data: Any) -> Response:
 
 
 def routes(state: State, poster: WebhookPoster) -> list[Route]:
-    def fail(errcode: int) -> Response:
+    def fail(errcode: int, detail: str = "") -> Response:
         state.errors[errcode] += 1
-        return json_response(error_body(errcode))
+        return json_response(error_body(errcode, detail))
 
     async def cgi(request: Request) -> Response:
         path = request.path_params["path"].strip("/")
@@ -71,7 +71,7 @@ def routes(state: State, poster: WebhookPoster) -> list[Route]:
         try:
             return json_response(endpoint.handler(Call(state, poster, body, query)))
         except ApiError as exc:
-            return fail(exc.errcode)
+            return fail(exc.errcode, exc.detail)
 
     return [Route("/cgi-bin/{path:path}", cgi, methods=["GET", "POST"])]
 

@@ -5,7 +5,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-DEFAULT_TEMPLATES = frozenset({"POLICY_NOTICE_TPL", "SURVEY_TPL"})
+from sandbox.templates import DEFAULT_TEMPLATES, parse_knob
+
 
 
 @dataclass(kw_only=True)
@@ -18,7 +19,8 @@ class Knobs:
     unfollowed: set[str] = field(default_factory=set)  # 43004 on sends
     blocked: set[str] = field(default_factory=set)  # sends succeed, receipt says "failed:user block"
     outside_window: set[str] = field(default_factory=set)  # 45015 on customer-service sends
-    templates: set[str] = field(default_factory=lambda: set(DEFAULT_TEMPLATES))  # else 40037
+    # the account's templates, {id: {"title", "content"}}: another id is 40037, a value breaking its key 47003
+    templates: dict[str, dict[str, str]] = field(default_factory=lambda: parse_knob(DEFAULT_TEMPLATES))
     receipts: bool = True  # post TEMPLATESENDJOBFINISH / MASSSENDJOBFINISH to the webhook
     receipt_delay_ms: float = 200.0  # WeChat reports delivery a moment after the API answered
     system_fail_rate: float = 0.0  # share of template receipts saying "failed: system failed"
@@ -33,14 +35,16 @@ class Knobs:
         return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(Knobs)}
 
     def update(self, changes: dict[str, Any]) -> None:
-        """Apply a partial JSON update; sets are replaced, not merged. Raises ValueError."""
+        """Apply a partial JSON update; sets and templates are replaced, not merged. Raises ValueError."""
         types = {f.name: type(getattr(self, f.name)) for f in dataclasses.fields(Knobs)}
         unknown = sorted(set(changes) - set(types))
         if unknown:
             raise ValueError(f"unknown knobs: {', '.join(unknown)}")
         for name, value in changes.items():
             kind = types[name]
-            if kind is set:
+            if kind is dict:
+                setattr(self, name, parse_knob(value))
+            elif kind is set:
                 if not isinstance(value, (list, tuple, set)):
                     raise ValueError(f"{name} must be a list of strings")
                 setattr(self, name, {str(v) for v in value})
@@ -77,6 +81,8 @@ class SandboxConfig(Knobs):
 
 
 def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: dict(v) for k, v in value.items()}
     return set(value) if isinstance(value, (set, frozenset)) else value
 
 

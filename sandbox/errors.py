@@ -42,6 +42,7 @@ ERRMSG: dict[int, str] = {
     45159: "invalid tag id",
     46003: "menu no exist",
     47001: "data format error",
+    47003: "argument invalid!",
     48001: "api unauthorized",
 }
 
@@ -52,13 +53,14 @@ _rid = itertools.count(int.from_bytes(os.urandom(3), "big"))
 class ApiError(Exception):
     """Raised by an API handler; answered as {"errcode", "errmsg"} with HTTP 200."""
 
-    def __init__(self, errcode: int) -> None:
+    def __init__(self, errcode: int, detail: str = "") -> None:
         super().__init__(errcode)
-        self.errcode = errcode
+        self.errcode, self.detail = errcode, detail  # detail: what WeChat names, e.g. data.thing1.value invalid
 
 
-def error_body(errcode: int) -> dict[str, Any]:
-    return {"errcode": errcode, "errmsg": f"{ERRMSG.get(errcode, 'error')} rid: {next(_rid):x}"}
+def error_body(errcode: int, detail: str = "") -> dict[str, Any]:
+    text = " ".join(x for x in (ERRMSG.get(errcode, "error"), detail) if x)
+    return {"errcode": errcode, "errmsg": f"{text} rid: {next(_rid):x}"}
 
 
 OK: dict[str, Any] = {"errcode": 0, "errmsg": "ok"}

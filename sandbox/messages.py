@@ -1,11 +1,12 @@
-"""message/template/send, message/custom/send, message/mass/sendall, message/mass/send and
-message/mass/preview."""
+"""message/template/send, template/get_all_private_template, message/custom/send, message/mass/sendall,
+message/mass/send and message/mass/preview."""
 from __future__ import annotations
 
 import random
 from typing import Any
 
 from sandbox.call import Call, Json, Registry
+from sandbox import templates
 from sandbox.errors import OK, ApiError, error_body
 from sandbox.state import MASS_DEDUPE_SECONDS
 
@@ -22,9 +23,10 @@ def template_send(call: Call) -> Json:
     state, knobs, body = call.state, call.state.knobs, call.body
     touser = call.openid(body.get("touser"))
     template_id = body.get("template_id")
-    if not isinstance(template_id, str) or template_id not in knobs.templates:
+    template = knobs.templates.get(template_id) if isinstance(template_id, str) else None
+    if template is None:
         raise ApiError(40037)
-    call.object(body.get("data", {}))
+    rows = templates.check(template, call.object(body.get("data", {})))
     if not state.is_following(touser):
         raise ApiError(43004)
     client_msg_id = body.get("client_msg_id")
@@ -47,7 +49,7 @@ def template_send(call: Call) -> Json:
         status = "success"
     entry = state.add_entry([touser], {
         "dir": "out", "kind": "template", "touser": touser, "msgid": msgid, "status": status,
-        "text": template_text(body), "body": body}, record=True)
+        "text": template_text(template["title"], rows, body.get("url")), "body": body}, record=True)
     if client_msg_id:
         state.dedupe[key] = (msgid, entry["at"])
     state.stats["template"] += 1
@@ -55,6 +57,14 @@ def template_send(call: Call) -> Json:
         call.poster.enqueue_receipt(_event(call, touser, "TEMPLATESENDJOBFINISH", MsgID=msgid,
                                            Status=status), knobs.receipt_delay_ms / 1000)
     return {**OK, "msgid": msgid}
+
+
+@api.route("template/get_all_private_template", body=False)
+def list_templates(call: Call) -> Json:
+    return {"template_list": [
+        {"template_id": template_id, "title": t["title"], "primary_industry": "政府与公共事业",
+         "deputy_industry": "政府|政务", "content": t["content"], "example": ""}
+        for template_id, t in call.state.knobs.templates.items()]}
 
 
 @api.route("message/custom/send", body=True)
@@ -173,12 +183,11 @@ def _event(call: Call, openid: str, event: str, **extra: Any) -> Json:
             "CreateTime": int(call.state.clock()), "MsgType": "event", "Event": event, **extra}
 
 
-def template_text(body: Json) -> str:
-    """What the follower would read, roughly: the template's values in order."""
-    data = body.get("data") or {}
-    lines = [f"{key}: {item.get('value', '') if isinstance(item, dict) else item}"
-             for key, item in data.items()]
-    return "\n".join([f"[{body.get('template_id')}]", *lines, *([body["url"]] if body.get("url") else [])])
+def template_text(title: str, rows: list[tuple[str, str]], url: str | None) -> str:
+    """What the follower reads: the template's title and its labelled rows (no first, no remark), then
+    the link behind 查看详情."""
+    lines = [title, *(f"{label}：{value}" for label, value in rows)]
+    return "\n".join([*lines, *([f"查看详情 {url}"] if url else [])])
 
 
 def message_text(msgtype: str, content: Json) -> str:

@@ -10,6 +10,7 @@ TOKEN_INVALID = frozenset({40001, 42001, 40014})
 QUOTA_USED = 45009
 RECIPIENT_GONE = frozenset({43004, 40003})
 BAD_TEMPLATE = 40037
+BAD_TEMPLATE_VALUE = 47003  # "argument invalid! data.thing1.value invalid": the same value goes to everyone
 OUTSIDE_WINDOW = 45015
 
 
@@ -33,7 +34,7 @@ def action_for(exc: WeChatClientException) -> Action:
         return Action.pause_quota
     if code in RECIPIENT_GONE:
         return Action.drop_recipient
-    if code == BAD_TEMPLATE:
+    if code in (BAD_TEMPLATE, BAD_TEMPLATE_VALUE):
         return Action.stop_campaign
     if code == OUTSIDE_WINDOW:
         return Action.other_channel

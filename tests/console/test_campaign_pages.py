@@ -115,3 +115,28 @@ def test_the_list_filters_by_status_and_pages_by_id(client, as_role):
     assert "暂无推送" in client.get("/console/campaigns?status=running").text
     fragment = client.get("/console/campaigns?status=draft", headers={"HX-Request": "true", "HX-Target": "campaign-rows"})
     assert fragment.text.lstrip().startswith("<table")
+
+
+def test_the_preview_shows_the_templates_rows_warns_of_shortened_values_and_submit_names_a_misfit(
+        client, as_role, monkeypatch):
+    editor = as_role(Role.editor)
+    with session_scope() as s:
+        park = make_park(s)
+        make_followers(s, park, 2)
+        campaign = service.create(session=s, author=get_by_username(session=s, username=editor),
+                                  campaign_in=CampaignCreate(title="关于进一步支持中小企业高质量发展的若干政策措施",
+                                                             policy_id=make_policy(s).id,
+                                                             segment_filter={"parks": [park.id]}))
+    page = client.get(f"/console/campaigns/{campaign.id}").text
+    assert '<div class="wx-title">政策推送通知</div>' in page
+    assert "政策名称" in page and "关于进一步支持中小企业高质量发展的若干…" in page and "已截短" in page
+    assert "「政策名称」（thing1）超过20个字" in page and "发文单位" in page and "市人民政府办公室" in page
+    monkeypatch.setenv("PUSH_TEMPLATE_CONTENT", "政策名称：{{thing1.DATA}}\n办理状态：{{phrase2.DATA}}")
+    monkeypatch.setenv("PUSH_TEMPLATE_FIELDS", '{"thing1": "title", "phrase2": "summary"}')
+    monkeypatch.setenv("PUSH_REQUIRE_TEST_SEND", "false")
+    from tests.conftest import clear_caches
+
+    clear_caches()
+    r = client.post(f"/console/campaigns/{campaign.id}/submit", data={"csrf_token": csrf_of(page)})
+    assert r.status_code == 422 and "模板字段「办理状态」（phrase2）须为5个以内汉字" in r.text
+    assert status_of(campaign.id) is CampaignStatus.draft

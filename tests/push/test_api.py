@@ -120,6 +120,55 @@ def test_a_test_send_wechat_refuses_is_reported_and_does_not_count(world):
     assert _post(client, headers, "author", cid, "submit").status_code == 422  # still no test send
 
 
+LONG_TITLE = "关于进一步支持中小企业高质量发展的若干政策措施"
+
+
+def test_the_preview_is_the_template_message_wechat_shows_and_the_test_send_carries_it(world):
+    client, headers, ids, state = world
+    cid = _create(client, headers, ids, title=LONG_TITLE)
+    preview = client.get(f"/api/campaigns/{cid}/preview", headers=headers["analyst"]).json()
+    assert preview["title"] == "政策推送通知" and preview["template_id"] == "POLICY_NOTICE_TPL"
+    rows = {f["key"]: f for f in preview["fields"]}
+    assert list(rows) == ["thing1", "thing2", "date3", "thing4"]
+    assert rows["thing1"]["label"] == "政策名称" and rows["thing1"]["original"] == LONG_TITLE
+    assert rows["thing1"]["value"] == LONG_TITLE[:19] + "…" and rows["thing1"]["shortened"]
+    assert rows["thing2"]["value"] == "市人民政府办公室" and not rows["thing2"]["shortened"]
+    assert rows["date3"]["value"].endswith("日") and "年" in rows["date3"]["value"]
+    assert preview["warnings"] == [f"「政策名称」（thing1）超过20个字，微信中显示为“{LONG_TITLE[:19]}…”"]
+    assert preview["problems"] == [] and "first" not in preview["data"] and "remark" not in preview["data"]
+    assert _post(client, headers, "author", cid, "test-send").status_code == 200
+    [sent] = state.sent(touser="oStaffAuthor001")
+    assert sent["body"]["data"] == preview["data"]
+    assert _post(client, headers, "author", cid, "submit").json()["status"] == "submitted"  # shortened is fine
+
+
+def test_a_value_that_cannot_fit_its_key_refuses_the_test_send_and_submit_naming_the_field(world, monkeypatch):
+    client, headers, ids, state = world
+    monkeypatch.setenv("PUSH_TEMPLATE_CONTENT", "政策名称：{{thing1.DATA}}\n文号：{{character_string2.DATA}}")
+    monkeypatch.setenv("PUSH_TEMPLATE_FIELDS", '{"thing1": "title", "character_string2": "doc_number"}')
+    monkeypatch.setenv("PUSH_REQUIRE_TEST_SEND", "false")
+    clear_caches()
+    cid = _create(client, headers, ids)  # the policy's number is 葫政办发〔2024〕…号: not letters and digits
+    preview = client.get(f"/api/campaigns/{cid}/preview", headers=headers["author"]).json()
+    [problem] = preview["problems"]
+    assert problem.startswith("模板字段「文号」（character_string2）须为32位以内的字母、数字或符号")
+    refused = _post(client, headers, "author", cid, "test-send")
+    assert refused.status_code == 422 and state.sent(touser="oStaffAuthor001") == []
+    refused = _post(client, headers, "author", cid, "submit")
+    assert refused.status_code == 422 and any(p.endswith(problem) for p in refused.json()["detail"]["problems"])
+    assert client.get(f"/api/campaigns/{cid}", headers=headers["author"]).json()["status"] == "draft"
+
+
+def test_a_test_send_wechat_refuses_for_a_value_names_the_field(world):
+    client, headers, ids, state = world
+    cid = _create(client, headers, ids)
+    state.knobs.templates = {"POLICY_NOTICE_TPL": {"title": "政策推送通知", "content": "政策名称：{{thing1.DATA}}\n"
+                                                   "发布日期：{{time3.DATA}}"}}  # the account's template changed
+    refused = _post(client, headers, "author", cid, "test-send")
+    assert refused.status_code == 422 and "47003" in refused.json()["detail"]["message"]
+    assert refused.json()["detail"]["message"].endswith("/ 模板字段「time3」的取值不符合微信要求")
+
+
 def test_the_author_cannot_approve_and_neither_can_an_editor(world):
     client, headers, ids, _ = world
     cid = _create(client, headers, ids)

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from core.db import session_scope, utcnow
 from push import flows, schedule, service
 from push.models import Campaign, CampaignStatus, Delivery, DeliveryStatus, PauseReason
+from sandbox.templates import DEFAULT_TEMPLATES
 from staff.models import Role
 from subscriptions.models import Follower, FollowerState
 from tests.push.conftest import (
@@ -151,7 +152,7 @@ def test_the_daily_quota_pauses_the_campaign_until_it_resets(eng):
 
 
 def test_a_rejected_template_stops_the_campaign_and_says_why(eng):
-    eng.state.knobs.templates = {"SURVEY_TPL"}  # the account lost the campaign's template
+    eng.state.knobs.templates = {"SURVEY_TPL": DEFAULT_TEMPLATES["SURVEY_TPL"]}  # the account lost the campaign's
     cid, openids = launch(30)
     assert wait_for(lambda: campaign_status(cid) == "paused")
     with session_scope() as s:
@@ -162,7 +163,31 @@ def test_a_rejected_template_stops_the_campaign_and_says_why(eng):
     assert template_records(eng.state, openids) == {}
     assert rejected <= 2 * 8 and eng.state.errors[40037] == rejected  # the sends in flight; then none
     assert {r.status for r in deliveries(cid)} == {D.pending}
-    eng.state.knobs.templates = {"POLICY_NOTICE_TPL"}  # staff fixed it: resume
+    eng.state.knobs.templates = dict(DEFAULT_TEMPLATES)  # staff fixed it: resume
+    with session_scope() as s:
+        c = service.resume(session=s, campaign=s.get(Campaign, cid))
+    flows.after_launch(c)
+    assert finished(cid)
+    assert len(template_records(eng.state, openids)) == 30
+
+
+def test_a_value_wechat_refuses_stops_the_campaign_naming_the_field_and_is_not_retried(eng):
+    """47003: the account's template now has a key the campaign's values do not fill (or fill wrongly);
+    every message would be refused alike, so the campaign stops for staff instead of failing each one."""
+    eng.state.knobs.templates = {"POLICY_NOTICE_TPL": {"title": "政策推送通知", "content": (
+        "政策名称：{{thing1.DATA}}\n发文单位：{{thing2.DATA}}\n发布日期：{{date3.DATA}}\n办理状态：{{phrase4.DATA}}")}}
+    cid, openids = launch(30)
+    assert wait_for(lambda: campaign_status(cid) == "paused")
+    with session_scope() as s:
+        c = s.get(Campaign, cid)
+        assert c.pause_reason is PauseReason.stopped
+        assert "47003" in c.pause_detail and "模板字段「phrase4」的取值不符合微信要求" in c.pause_detail
+    refused = eng.state.errors[47003]
+    time.sleep(1.5)
+    assert template_records(eng.state, openids) == {}
+    assert refused <= 2 * 8 and eng.state.errors[47003] == refused  # the sends in flight; no retries after
+    assert {r.status for r in deliveries(cid)} == {D.pending}
+    eng.state.knobs.templates = dict(DEFAULT_TEMPLATES)  # the template is put right: resume
     with session_scope() as s:
         c = service.resume(session=s, campaign=s.get(Campaign, cid))
     flows.after_launch(c)

@@ -26,6 +26,10 @@ from sandbox import SandboxConfig, create_app
 from tests.live import serve
 
 APPID, SECRET, TOKEN = "wxsandboxtest0001", "test-secret", "test-token"
+# a value for each key of the default POLICY_NOTICE_TPL (政策名称 thing1, 发文单位 thing2, 发布日期 date3,
+# 内容摘要 thing4)
+POLICY_DATA = {"thing1": {"value": "新政策"}, "thing2": {"value": "市人民政府办公室"},
+               "date3": {"value": "2024年5月1日"}, "thing4": {"value": "支持企业研发投入"}}
 AES_KEY = base64.b64encode(b"0123456789abcdef0123456789abcdef").decode().rstrip("=")
 
 
@@ -65,8 +69,7 @@ class Sandbox:
 
     def template(self, touser: str = "oUserAAAA0001", **extra: Any) -> dict[str, Any]:
         return self.api("message/template/send", {
-            "touser": touser, "template_id": "POLICY_NOTICE_TPL",
-            "data": {"first": {"value": "新政策"}}, **extra})
+            "touser": touser, "template_id": "POLICY_NOTICE_TPL", "data": POLICY_DATA, **extra})
 
 
 @pytest.fixture

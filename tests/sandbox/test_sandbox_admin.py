@@ -1,11 +1,14 @@
 """/sandbox/ control and record endpoints."""
 from __future__ import annotations
 
+from sandbox.templates import DEFAULT_TEMPLATES
+
 
 def test_knobs_read_and_write(sb):
     knobs = sb.client.get("/sandbox/knobs").json()
     assert knobs["daily_quota"] == 100_000 and knobs["receipts"] is True
-    assert knobs["templates"] == ["POLICY_NOTICE_TPL", "SURVEY_TPL"] and knobs["mass_monthly_limit"] == 4
+    assert sorted(knobs["templates"]) == ["POLICY_NOTICE_TPL", "SURVEY_TPL"] and knobs["mass_monthly_limit"] == 4
+    assert knobs["templates"]["POLICY_NOTICE_TPL"]["title"] == "政策推送通知"
     changed = sb.knobs(latency_ms=5, blocked=["oUserB0000001"], receipts=False)
     assert changed["latency_ms"] == 5 and changed["blocked"] == ["oUserB0000001"] and not changed["receipts"]
 
@@ -20,7 +23,7 @@ def test_knob_errors_change_nothing(sb):
 
 
 def test_knobs_from_config(make_sandbox):
-    sb = make_sandbox(daily_quota=1, templates={"ONLY_TPL"})
+    sb = make_sandbox(daily_quota=1, templates={"ONLY_TPL": DEFAULT_TEMPLATES["POLICY_NOTICE_TPL"]})
     assert sb.template(template_id="ONLY_TPL")["errcode"] == 0
     assert sb.template(template_id="ONLY_TPL")["errcode"] == 45009
 

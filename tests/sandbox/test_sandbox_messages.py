@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+from sandbox.templates import DEFAULT_TEMPLATES
+from tests.sandbox.conftest import POLICY_DATA
+
 USER = "oUserAAAA0001"
 
 
@@ -27,9 +30,59 @@ def test_template_rejects_malformed_openid(sb, touser):
 def test_template_rejects_unknown_template_and_bad_data(sb):
     assert sb.template(template_id="NOT_REGISTERED")["errcode"] == 40037
     assert sb.template(data="text")["errcode"] == 47001
-    sb.knobs(templates=["NEW_TPL"])
+    sb.knobs(templates={"NEW_TPL": DEFAULT_TEMPLATES["POLICY_NOTICE_TPL"]})
     assert sb.template(template_id="NEW_TPL")["errcode"] == 0
-    assert sb.template()["errcode"] == 40037  # the knob replaces the set
+    assert sb.template()["errcode"] == 40037  # the knob replaces the account's templates
+
+
+def test_the_template_list_gives_each_templates_title_and_typed_keys(sb):
+    listed = {t["template_id"]: t for t in sb.api("template/get_all_private_template")["template_list"]}
+    assert set(listed) == {"POLICY_NOTICE_TPL", "SURVEY_TPL"}
+    assert listed["POLICY_NOTICE_TPL"]["title"] == "政策推送通知"
+    assert listed["POLICY_NOTICE_TPL"]["content"].startswith("政策名称：{{thing1.DATA}}\n发文单位：{{thing2.DATA}}")
+    assert "first" not in listed["POLICY_NOTICE_TPL"]["content"]
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("thing1", "一二三四五六七八九十一二三四五六七八九十一"),  # 21 characters
+    ("thing1", "第一行\n第二行"), ("thing2", ""), ("date3", "明天"), ("date3", "2024-05-01T09:00:00"),
+    ("thing4", None),  # missing
+])
+def test_a_value_that_breaks_its_keys_type_is_refused_with_47003_naming_the_key(sb, key, value):
+    data = {**POLICY_DATA, key: {"value": value}} if value is not None else {
+        k: v for k, v in POLICY_DATA.items() if k != key}
+    answer = sb.template(data=data)
+    assert answer["errcode"] == 47003 and answer["errmsg"].startswith(f"argument invalid! data.{key}.value invalid")
+    assert sent(sb) == []
+
+
+def test_each_key_type_is_checked_as_wechat_checks_it(sb):
+    content = ("办理状态：{{phrase1.DATA}}\n编号：{{character_string2.DATA}}\n金额：{{amount3.DATA}}\n"
+               "时间：{{time4.DATA}}\n数量：{{number5.DATA}}\n{{const6.DATA}}")
+    sb.knobs(templates={"T": {"title": "办理进度", "content": content}})
+    good = {"phrase1": "已受理", "character_string2": "HLD-2024/10", "amount3": "¥100.00",
+            "time4": "2024年5月1日 15:01", "number5": "12.5"}
+    assert sb.template(template_id="T", data={k: {"value": v} for k, v in good.items()})["errcode"] == 0
+    for key, bad in {"phrase1": "正在受理审核", "character_string2": "葫政办〔2024〕1号", "amount3": "一百元",
+                     "time4": "2024年5月1日", "number5": "12个"}.items():
+        answer = sb.template(template_id="T", data={k: {"value": bad if k == key else v} for k, v in good.items()})
+        assert answer["errcode"] == 47003 and f"data.{key}.value" in answer["errmsg"], key
+
+
+def test_a_follower_sees_the_templates_title_and_labelled_rows_only(sb):
+    sb.template(data={**POLICY_DATA, "first": {"value": "不显示的开头"}, "remark": {"value": "不显示的备注"}},
+                url="https://example.gov.cn/t/1")
+    [record] = sent(sb)
+    assert record["text"] == ("政策推送通知\n政策名称：新政策\n发文单位：市人民政府办公室\n发布日期：2024年5月1日\n"
+                              "内容摘要：支持企业研发投入\n查看详情 https://example.gov.cn/t/1")
+    inbox = sb.client.get("/sandbox/inbox/oUserAAAA0001.html").text
+    assert "政策名称：新政策" in inbox and "不显示" not in inbox
+
+
+def test_templates_knob_needs_typed_keys(sb):
+    for bad in (["NEW_TPL"], {"X": {"title": "t"}}, {"X": {"title": "t", "content": "{{first.DATA}}{{keyword1.DATA}}"}}):
+        resp = sb.client.post("/sandbox/knobs", json={"templates": bad})
+        assert resp.status_code == 400 and resp.json()["error"]
 
 
 def test_template_to_unfollowed_user(sb):

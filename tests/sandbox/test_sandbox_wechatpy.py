@@ -7,6 +7,8 @@ import pytest
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
+from tests.sandbox.conftest import POLICY_DATA
+
 
 class SandboxClient(WeChatClient):
     """WeChatClient with every call, the token fetch included, sent to the sandbox."""
@@ -27,8 +29,7 @@ def client(sandbox_server) -> Iterator[SandboxClient]:
 
 
 def test_token_and_template_send(client, sandbox_server):
-    answer = client.message.send_template("oWechatpy0001", "POLICY_NOTICE_TPL",
-                                          {"first": {"value": "新政策"}}, url="https://e.gov.cn/p")
+    answer = client.message.send_template("oWechatpy0001", "POLICY_NOTICE_TPL", POLICY_DATA, url="https://e.gov.cn/p")
     assert answer["errcode"] == 0 and answer["msgid"] > 0
     assert sandbox_server.state.stats["tokens_issued"] == 1
     [record] = sandbox_server.state.sent()

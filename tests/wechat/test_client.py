@@ -142,7 +142,8 @@ def test_unreachable_api_is_a_retryable_error(redis_client):
 @pytest.mark.parametrize("code, action", [
     (-1, Action.retry), (40001, Action.refresh_token), (42001, Action.refresh_token),
     (40014, Action.refresh_token), (45009, Action.pause_quota), (43004, Action.drop_recipient),
-    (40003, Action.drop_recipient), (40037, Action.stop_campaign), (45015, Action.other_channel),
+    (40003, Action.drop_recipient), (40037, Action.stop_campaign), (47003, Action.stop_campaign),
+    (45015, Action.other_channel),
     (48001, Action.fail),
 ])
 def test_error_codes_map_to_what_the_caller_must_do(code, action):
