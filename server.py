@@ -26,6 +26,7 @@ from push import api as push_api
 from staff import api as staff_api
 from staff import uploads as staff_uploads
 from subscriptions import api as subscriptions_api
+from subscriptions import verification_api
 from surveys import api as surveys_api
 from surveys import form as survey_form
 from webhooks import api as webhook_api
@@ -34,8 +35,8 @@ ROUTERS = [webhook_api.router, ops_api.router, policy_pages.router, push_api.pub
            console_assets.docs, console_auth.router, console_dashboard.router, console_campaigns.router,
            survey_form.router]
 # the staff API: every route documents the shared refusals (core.problems)
-STAFF_ROUTERS = [staff_api.router, staff_uploads.router, subscriptions_api.router, bot_api.router, policies_api.router,
-                 push_api.router, surveys_api.router]
+STAFF_ROUTERS = [staff_api.router, staff_uploads.router, subscriptions_api.router, verification_api.router,
+                 bot_api.router, policies_api.router, push_api.router, surveys_api.router]
 
 
 @asynccontextmanager

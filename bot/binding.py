@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 
-from bot import dialogs, pushes, service
+from bot import dialogs, pushes, service, verifying
 from bot import text as bot_text
 from core.db import session_scope
 from core.text import CONTROL_MESSAGE, has_control
@@ -46,9 +46,9 @@ def _confirm(state: dialogs.State, text: str) -> dialogs.Turn:
             follower = service.ensure_follower(session=session, openid=state.openid)
             subs.bind_enterprise(session=session, follower_id=follower.id,
                                  enterprise_id=state.data["enterprise_id"])
-            name = session.get(Enterprise, state.data["enterprise_id"]).name
+            enterprise = session.get(Enterprise, state.data["enterprise_id"])
             paused = pushes.is_paused(follower)
-        return dialogs.Turn(f"已绑定“{name}”。" + _pushes_note(paused))
+        return verifying.after_binding(state, enterprise, f"已绑定“{enterprise.name}”。" + _pushes_note(paused))
     if answer in NO:
         return dialogs.Turn(ASK_CODE, "code")
     return dialogs.Turn("请回复“是”确认绑定，回复“否”重新输入代码，或回复“取消”。", "confirm")
@@ -118,7 +118,8 @@ def _create(state: dialogs.State, *, park_id: int | None) -> dialogs.Turn:
     try:
         with session_scope() as session:
             enterprise = subs.create_enterprise(session=session, code=data["code"], name=data["name"],
-                                                industry_code=data["industry"], park_id=park_id)
+                                                industry_code=data["industry"], park_id=park_id,
+                                                self_registered=True)
             follower = service.ensure_follower(session=session, openid=state.openid)
             subs.bind_enterprise(session=session, follower_id=follower.id, enterprise_id=enterprise.id)
             paused = pushes.is_paused(follower)
@@ -128,7 +129,7 @@ def _create(state: dialogs.State, *, park_id: int | None) -> dialogs.Turn:
             follower = service.ensure_follower(session=session, openid=state.openid)
             subs.bind_enterprise(session=session, follower_id=follower.id, enterprise_id=enterprise.id)
             paused = pushes.is_paused(follower)
-    return dialogs.Turn(f"已登记并绑定“{enterprise.name}”。" + _pushes_note(paused))
+    return verifying.after_binding(state, enterprise, f"已登记并绑定“{enterprise.name}”。" + _pushes_note(paused))
 
 
 def _pushes_note(paused: bool) -> str:
@@ -138,7 +139,8 @@ def _pushes_note(paused: bool) -> str:
 
 
 BIND = dialogs.register(dialogs.Dialog("bind", "绑定企业", {
-    "code": _code, "confirm": _confirm, "name": _name, "industry": _industry, "park": _park}))
+    "code": _code, "confirm": _confirm, "name": _name, "industry": _industry, "park": _park,
+    "check": verifying.check}))
 
 
 # --- unbinding ---------------------------------------------------------------------------------

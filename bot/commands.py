@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot import answering, binding, menu, pushes, survey_chat, topics
+from bot import answering, binding, menu, pushes, survey_chat, topics, verifying
 
 Reply = Callable[[str], str]  # openid -> reply text
 
@@ -41,6 +41,7 @@ COMMANDS: list[Command] = [
     Command(("恢复推送",), None, pushes.resume),
     Command(("绑定企业", "绑定"), "BIND", binding.start_bind),
     Command(("解绑", "解绑企业"), "UNBIND", binding.start_unbind),
+    Command(("核验企业", "核验"), None, verifying.start_check),
     Command(("问卷",), "SURVEY", survey_chat.start),
     Command(("继续问卷",), None, survey_chat.resume),
     Command(("人工", "转人工", "人工服务"), "PERSON", answering.ask_for_person),

@@ -238,7 +238,7 @@ def _enterprise_read(e: Enterprise, full: bool) -> EnterpriseRead:
         park_id=e.park_id, park=e.park.name if e.park else None, size=e.size, tags=[t.name for t in e.tags],
         contact_name=e.contact_name if full else (mask_name(e.contact_name) or None),
         contact_phone=e.contact_phone if full else (mask_phone(e.contact_phone) or None),
-        masked=not full, created_at=e.created_at, updated_at=e.updated_at)
+        masked=not full, verified_at=e.verified_at, created_at=e.created_at, updated_at=e.updated_at)
 
 
 def _references(fn, **kwargs):

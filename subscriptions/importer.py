@@ -192,7 +192,9 @@ def _store(session: Session, rows: list[_Row], report: ImportReport) -> None:
         else:
             report.unchanged += 1
             continue
-        writes.append({"credit_code": row.credit_code, **merged, "created_at": now, "updated_at": now})
+        # staff's own list: a new row is verified (an existing row keeps its state: the upsert leaves it alone)
+        writes.append({"credit_code": row.credit_code, **merged, "verified_at": now, "created_at": now,
+                       "updated_at": now})
         if tags_changed:
             retag[row.credit_code] = row.tag_ids  # type: ignore[assignment]
     if not writes:

@@ -120,6 +120,9 @@ class Enterprise(Base):
     size: Mapped[str | None] = mapped_column(String(2))  # 大/中/小/微
     contact_name: Mapped[str | None] = mapped_column(String(50))
     contact_phone: Mapped[str | None] = mapped_column(String(32))
+    # staff's own rows (API, import) are verified when made; one a follower registered in the chat is not
+    # until staff confirm it (subscriptions.verification)
+    verified_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -145,6 +148,10 @@ class EnterpriseBinding(Base):
     enterprise_id: Mapped[int] = mapped_column(
         ForeignKey("enterprise.id", ondelete="CASCADE"), primary_key=True)
     bound_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # anyone who knows a (public) credit code can bind: unverified until staff or the contact on record
+    # confirm it; verified_by is `staff:<username>` or `contact` (the contact phone's last digits)
+    verified_at: Mapped[datetime | None]
+    verified_by: Mapped[str | None] = mapped_column(String(80))
 
 
 class Subscription(Base):

@@ -56,9 +56,12 @@ class SegmentCriteria(TextInput):
 
 class SegmentFilter(SegmentCriteria):
     """`{"industries": [...], "parks": [...], "topics": [...], "tags": [...], "sizes": [...],
-    "exclude": {same keys}}`."""
+    "exclude": {same keys}, "verified": false}`."""
 
     exclude: SegmentCriteria = Field(default_factory=SegmentCriteria)
+    verified: bool = Field(default=False, description=(
+        "true: followers are reached only through verified bindings of verified enterprises (confirmed by "
+        "staff or by the contact on record), never through a park QR scan alone"))
 
 
 class _Read(BaseModel):
@@ -235,6 +238,8 @@ class EnterpriseRead(BaseModel):
     contact_name: str | None
     contact_phone: str | None
     masked: bool = Field(description="true when credit code and contact are masked for this role")
+    verified_at: datetime | None = Field(description="null: a follower registered it in the chat and staff have "
+                                                     "not confirmed it (POST /api/enterprises/{id}/verify)")
     created_at: datetime
     updated_at: datetime
 
@@ -312,3 +317,28 @@ class WeChatTagRead(_Read):
 class TagSyncQueued(BaseModel):
     queued: bool = True
     last_report: TagSyncReport | None = None
+
+
+# --- binding verification (staff API) ----------------------------------------------------------
+
+class BindingRead(BaseModel):
+    follower_id: int
+    openid: str = Field(description="masked for analysts")
+    enterprise_id: int
+    enterprise: str
+    credit_code: str = Field(description="masked for analysts")
+    park: str | None
+    enterprise_verified: bool = Field(description="false: a follower registered it in the chat, staff have not "
+                                                  "confirmed it yet")
+    contact_on_record: bool = Field(description="the follower can verify by the contact phone's last 4 digits")
+    bound_at: datetime
+    verified: bool = Field(description="the binding is verified and so is its enterprise")
+    verified_at: datetime | None
+    verified_by: str | None = Field(description="`staff:<username>` or `contact`")
+
+
+class BindingPage(BaseModel):
+    items: list[BindingRead]
+    next_after_enterprise_id: int | None = Field(
+        description="pass with next_after_follower_id as `after_enterprise_id`/`after_follower_id`; null at the end")
+    next_after_follower_id: int | None

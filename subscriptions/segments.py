@@ -12,6 +12,9 @@ Semantics (documented for staff in the API):
   follower, bound to an enterprise or not (unless `exclude.parks` names that park). A filter that also
   asks for industries, tags or sizes needs a bound enterprise that has them: a scan says nothing of those.
 - `topics`: the follower subscribes to at least one of them; `exclude.topics`: to none of them.
+- `verified: true`: followers are reached only through verified bindings of verified enterprises
+  (`subscriptions.verification`), so a park scan alone no longer counts and a filter without enterprise
+  keys needs one such binding; the enterprise count holds verified enterprises only.
 - Each follower counts and is streamed once, however many matching enterprises they are bound to.
 """
 from __future__ import annotations
@@ -100,6 +103,8 @@ def enterprise_clause(f: SegmentFilter) -> ColumnElement[bool]:
     """The predicate on `enterprise` for the filter's enterprise keys (true when there are none)."""
     clauses = _includes(f)
     # an excluded value drops the enterprise; NULL columns match no excluded value
+    if f.verified:
+        clauses.append(Enterprise.verified_at.is_not(None))
     ex = f.exclude
     if ex.industries:
         clauses.append(or_(Enterprise.industry_code.is_(None),
@@ -134,13 +139,14 @@ def follower_clause(f: SegmentFilter, now: datetime,
         return [column > id_range[0], column <= id_range[1]] if id_range else []
 
     clauses = [reachable_clause(now), *window(Follower.id)]
-    if f.enterprise_keys() or f.exclude.enterprise_keys():
+    if f.enterprise_keys() or f.exclude.enterprise_keys() or f.verified:
         bound = (select(EnterpriseBinding.enterprise_id)
                  .join(Enterprise, Enterprise.id == EnterpriseBinding.enterprise_id)
                  .where(EnterpriseBinding.follower_id == Follower.id, *window(EnterpriseBinding.follower_id),
-                        enterprise_clause(f))
+                        enterprise_clause(f),
+                        *([EnterpriseBinding.verified_at.is_not(None)] if f.verified else []))
                  .exists())
-        if f.parks and not (f.industries or f.tags or f.sizes):
+        if f.parks and not (f.industries or f.tags or f.sizes or f.verified):
             own_park = [Follower.park_id.is_not(None), Follower.park_id.in_(f.parks)]  # never NULL
             if f.exclude.parks:
                 own_park.append(Follower.park_id.not_in(f.exclude.parks))

@@ -231,12 +231,15 @@ def get_enterprise_by_credit_code(*, session: Session, code: str) -> Enterprise 
 
 
 def create_enterprise(*, session: Session, code: str, name: str, industry_code: str | None = None,
-                      park_id: int | None = None, size: str | None = None) -> Enterprise:
-    """A new enterprise (e.g. from the chat); raises InvalidCreditCode / ValueError for bad input."""
+                      park_id: int | None = None, size: str | None = None,
+                      self_registered: bool = False) -> Enterprise:
+    """A new enterprise; `self_registered` (a follower registered it in the chat) leaves it unverified.
+    Raises InvalidCreditCode / ValueError for bad input."""
     enterprise = Enterprise(
         credit_code=credit_code.validate(code), name=name.strip(),
         industry_code=reference.normalize_division(industry_code) if industry_code else None,
-        park_id=park_id, size=reference.normalize_size(size) if size else None)
+        park_id=park_id, size=reference.normalize_size(size) if size else None,
+        verified_at=None if self_registered else utcnow())
     session.add(enterprise)
     session.flush()
     return enterprise
@@ -400,7 +403,7 @@ def add_enterprise(*, session: Session, enterprise_in: EnterpriseCreate) -> Ente
     """Create an enterprise from staff input (already validated by the schema)."""
     check_unique(session=session, column=Enterprise.credit_code, value=enterprise_in.credit_code)
     tags = _references(session, enterprise_in.park_id, enterprise_in.tag_ids)
-    enterprise = Enterprise(**enterprise_in.model_dump(exclude={"tag_ids"}), tags=tags)
+    enterprise = Enterprise(**enterprise_in.model_dump(exclude={"tag_ids"}), tags=tags, verified_at=utcnow())
     session.add(enterprise)
     session.flush()
     return enterprise
