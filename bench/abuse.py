@@ -141,7 +141,7 @@ def editor_token(env: dict) -> str:
             "from core.db import session_scope\nfrom staff import service\nfrom staff.models import Role\n"
             "from staff.security import issue_token\n"
             "with session_scope() as s:\n"
-            "    u = service.create_user(session=s, username='bench-editor', password='bench-editor-pw-1', "
+            "    u = service.create_user(session=s, username='bench-editor', password='Tq7-vault-lantern-93', "
             "role=Role.editor)\n    s.flush()\n    print(issue_token(u.id, 'editor'))\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, **env}, check=True,
                          capture_output=True, text=True).stdout
