@@ -106,6 +106,14 @@ def words(text: str) -> list[str]:
     return out
 
 
+def terms(text: str) -> list[str]:
+    """The words of free text as written (jieba, stop words and single characters dropped): for showing
+    what people wrote most, where `words`' synonym folding and pseudo-words would mislead."""
+    init()
+    assert _tokenizer is not None
+    return [w for w in _tokenizer.cut(normalize(text), HMM=True) if len(w.strip()) > 1 and w not in _stopwords]
+
+
 def _known_parts(word: str) -> list[str]:
     """Dictionary words inside a long word (as jieba's search mode), so 失业保险金 also matches 失业保险."""
     assert _tokenizer is not None

@@ -12,9 +12,10 @@ from core.ids import Id
 from core.problems import Problem
 from push.api import refusals
 from staff.deps import CurrentUser, DbSession, require
-from staff.models import Role, StaffUser
+from staff.models import FULL_VIEW, Role, StaffUser
 from staff.service import audit
-from surveys import service
+from core.masking import mask_data
+from surveys import export, results, service
 from surveys.definition import DefinitionError
 from surveys.models import Survey, SurveyRecipient, SurveyStatus
 from surveys.schemas import RecipientCounts, RejectBody, SurveyCreate, SurveyRead, SurveyUpdate, normalised
@@ -24,6 +25,7 @@ Editor = Annotated[StaffUser, Depends(require(Role.editor))]
 Reviewer = Annotated[StaffUser, Depends(require(Role.reviewer))]
 Reader = Annotated[StaffUser, Depends(require(Role.editor, Role.reviewer, Role.analyst))]
 MAX_DEFINITION_BYTES = 512 * 1024
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _REFUSALS: dict[int | str, dict[str, Any]] = {
     409: {"model": Problem, "description": "not allowed in the survey's status"},
     422: {"model": Problem, "description": "definition or audience not fit"},
@@ -137,3 +139,20 @@ async def check_definition(file: Annotated[UploadFile, File(description="SurveyJ
         return normalised(data)
     except DefinitionError as exc:
         raise HTTPException(422, {"message": str(exc), "problems": exc.problems}) from None
+
+
+@router.get("/{survey_id}/results")
+def survey_results(survey: Found, session: DbSession, user: Reader) -> dict[str, Any]:
+    """Counts and shares per question, scales' mean and median, NPS, free text's frequent terms, cross-tabs
+    by industry section, park and size, response rates per cell, drop-off and responses per day."""
+    computed = results.compute(session=session, survey=survey)
+    return computed if user.role in FULL_VIEW else mask_data(computed)
+
+
+@router.get("/{survey_id}/export.xlsx", response_class=Response,
+            responses={200: {"content": {XLSX: {}}, "description": "答卷, 答卷代码, 编码表, 汇总"}})
+def export_responses(survey: Found, session: DbSession, user: Reader) -> Response:
+    body = export.workbook_bytes(session=session, survey=survey, masked=user.role not in FULL_VIEW)
+    audit(session=session, actor=user, action="survey.export", target=f"survey:{survey.id}")
+    return Response(body, media_type=XLSX, headers={
+        "Content-Disposition": f'attachment; filename="survey-{survey.id}-responses.xlsx"'})
