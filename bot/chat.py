@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 
 from bot import commands, dialogs, memory, menu
 from core.db import session_scope
+from staff import binding
 from subscriptions import service as followers
 from wechat.messages import Answer, Inbound
 
@@ -61,13 +62,33 @@ def on_click(msg: Inbound) -> Answer:
 
 
 def on_subscribe(msg: Inbound) -> Answer:
-    """A follow, perhaps by scanning a park's QR code (`qrscene_<scene>`)."""
-    return Answer(text=_follow(msg, msg.event_key.removeprefix("qrscene_")) + menu.WELCOME)
+    """A follow, perhaps by scanning a park's QR code (`qrscene_<scene>`) or a staff binding code."""
+    scene = msg.event_key.removeprefix("qrscene_")
+    if binding.is_binding_scene(scene):
+        return Answer(text=_follow(msg, "") + _bind_staff(msg, scene) + "\n" + menu.WELCOME)
+    return Answer(text=_follow(msg, scene) + menu.WELCOME)
 
 
 def on_scan(msg: Inbound) -> Answer:
-    """A follower scanned a park's QR code (EventKey is the scene)."""
+    """A follower scanned a park's QR code or a staff binding code (EventKey is the scene)."""
+    if binding.is_binding_scene(msg.event_key):
+        _follow(msg, "")
+        return Answer(text=_bind_staff(msg, msg.event_key))
     return Answer(text=_follow(msg, msg.event_key) + menu.HELP)
+
+
+def _bind_staff(msg: Inbound, scene: str) -> str:
+    """The scanning follower becomes the staff member's own WeChat (where test sends go)."""
+    try:
+        with session_scope() as session:
+            user = binding.redeem(session=session, scene=scene, openid=msg.openid)
+            name = user.username if user else None
+    except RedisError:
+        log.warning("staff binding unavailable: Redis unreachable", exc_info=True)
+        return "系统繁忙，暂时无法绑定员工账号，请稍后再扫码。"
+    if name is None:
+        return "该员工绑定二维码已使用或已过期，请在工作台“我的账号”中重新生成。"
+    return f"已将此微信绑定到员工账号“{name}”，测试发送将发到这里。"
 
 
 def _follow(msg: Inbound, scene: str) -> str:

@@ -8,7 +8,7 @@ import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from redis.exceptions import RedisError
 
 from console import sessions
@@ -28,6 +28,11 @@ def _safe_next(target: str | None) -> str:
 
 def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
+
+
+def set_session_cookie(response: Response, request: Request, live: sessions.ConsoleSession) -> None:
+    response.set_cookie(sessions.COOKIE, live.token, httponly=True, samesite="lax", secure=_secure(request),
+                        path="/", max_age=None)
 
 
 def _login_page(request: Request, *, next_: str, error: str = "", username: str = "",
@@ -68,8 +73,7 @@ def login(request: Request, session: DbSession, username: Annotated[str, Form()]
         return _login_page(request, next_=_safe_next(next), username=username, status_code=503,
                            error="系统繁忙（会话服务暂不可用），请稍后再试")
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(sessions.COOKIE, live.token, httponly=True, samesite="lax", secure=_secure(request),
-                        path="/", max_age=None)
+    set_session_cookie(response, request, live)
     response.delete_cookie(LOGIN_CSRF, path="/console/login")
     return response
 

@@ -17,6 +17,7 @@ from staff.models import Role, StaffUser
 READERS = frozenset(Role)
 EDITORS = frozenset({Role.admin, Role.editor})
 REVIEWERS = frozenset({Role.admin, Role.reviewer})
+ADMINS = frozenset({Role.admin})
 FULL_VIEW = EDITORS  # everyone else sees contacts and credit codes masked
 
 
@@ -75,3 +76,4 @@ def require(roles: frozenset[Role]):
 AnyStaff = Annotated[Staff, Depends(signed_in)]
 Editor = Annotated[Staff, Depends(require(EDITORS))]
 Reviewer = Annotated[Staff, Depends(require(REVIEWERS))]
+Admin = Annotated[Staff, Depends(require(ADMINS))]

@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
 from console import sessions
-from console.deps import READERS, Staff
+from console.deps import ADMINS, READERS, Staff
 from staff.models import Role
 
 HERE = Path(__file__).resolve().parent
@@ -30,6 +30,8 @@ ROLE_LABELS = {Role.admin: "管理员", Role.editor: "编辑", Role.reviewer: "�
 NAVIGATION = [
     ("工作台", "/console/", READERS),
     ("推送", "/console/campaigns", READERS),
+    ("管理·员工账号", "/console/admin/users", ADMINS),
+    ("我的账号", "/console/account", READERS),
 ]
 
 templates = Jinja2Templates(directory=HERE / "templates")

@@ -101,7 +101,7 @@ def after_launch(campaign: Campaign) -> None:
 def test_send(*, session: Session, campaign: Campaign, staff: StaffUser) -> TestSendResult:
     """Send the campaign's message, as it stands, to the staff member's own WeChat; record it."""
     if not staff.openid:
-        raise NotReady("your staff account has no openid to test-send to / 请先绑定本人微信 openid")
+        raise NotReady("your staff account has no openid to test-send to / 请先在“我的账号”扫码绑定本人微信")
     s = get_settings()
     message = content.build(session=session, campaign=campaign, tz=s.push_timezone, now=utcnow(),
                             notice_issuer=s.push_notice_issuer)

@@ -5,13 +5,26 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
+from redis.exceptions import RedisError
+from wechatpy.exceptions import WeChatClientException
 
 from core.ids import Id
 from core.problems import Problem
-from staff import service, signin
+from staff import binding, service, signin
 from staff.deps import Admin, CurrentUser, DbSession, client_address
-from staff.schemas import AuditRead, PasswordChange, TokenRead, UserCreate, UserRead
+from staff.schemas import (
+    AuditRead,
+    BindingRead,
+    PasswordChange,
+    PasswordReset,
+    TokenRead,
+    UserCreate,
+    UserRead,
+    UserUpdate,
+)
+from staff.models import StaffUser
 from staff.security import issue_token, verify_password
+from wechat.client import get_client
 
 router = APIRouter(prefix="/api", tags=["staff"])
 
@@ -58,6 +71,64 @@ def change_password(body: PasswordChange, session: DbSession, user: CurrentUser)
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     service.audit(session=session, actor=user, action="user.password_change", target=f"user:{user.id}")
     return _token(user)
+
+
+@router.post("/me/openid-binding", response_model=BindingRead, status_code=201,
+             summary="A one-time QR code (10 minutes) that binds whoever scans it as one's own WeChat, for test sends")
+def start_binding(session: DbSession, user: CurrentUser) -> BindingRead:
+    try:
+        code = binding.start(client=get_client(), user=user)
+    except (WeChatClientException, RedisError) as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "暂时无法生成二维码（微信接口或 Redis 不可用），请稍后再试") from exc
+    service.audit(session=session, actor=user, action="user.binding_code", target=f"user:{user.id}")
+    return BindingRead(ticket=code.ticket, url=code.url, expires_at=code.expires_at)
+
+
+def user_or_404(user_id: Id, session: DbSession, _admin: Admin) -> StaffUser:
+    user = session.get(StaffUser, user_id)
+    if user is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"员工账号 {user_id} 不存在")
+    return user
+
+
+Found = Annotated[StaffUser, Depends(user_or_404)]
+
+
+@router.get("/users", response_model=list[UserRead], summary="Staff accounts (admins)")
+def list_users(session: DbSession, _admin: Admin) -> list[UserRead]:
+    return [UserRead.model_validate(u) for u in service.list_users(session=session)]
+
+
+@router.get("/users/{user_id}", response_model=UserRead)
+def get_user(user: Found) -> UserRead:
+    return UserRead.model_validate(user)
+
+
+@router.patch("/users/{user_id}", response_model=UserRead,
+              summary="Change a role or (de)activate; deactivating ends the account's tokens and sessions")
+def update_user(body: UserUpdate, user: Found, session: DbSession, admin: Admin) -> UserRead:
+    changes = body.model_dump(exclude_unset=True)
+    before = {"role": user.role.value, "active": user.active}
+    try:
+        service.update_user(session=session, user=user, **changes)
+    except service.Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    after = {"role": user.role.value, "active": user.active}
+    if after != before:
+        service.audit(session=session, actor=admin, action="user.update", target=f"user:{user.id}",
+                      before=before, after=after)
+    return UserRead.model_validate(user)
+
+
+@router.post("/users/{user_id}/password", status_code=204,
+             summary="Reset a password (admins): the policy applies; the account's tokens and sessions end")
+def reset_password(body: PasswordReset, user: Found, session: DbSession, admin: Admin) -> Response:
+    try:
+        service.set_password(session=session, user=user, password=body.password)
+    except service.Invalid as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    service.audit(session=session, actor=admin, action="user.password_reset", target=f"user:{user.id}")
+    return Response(status_code=204)
 
 
 @router.post("/users", response_model=UserRead, status_code=201)

@@ -22,6 +22,25 @@ class UserCreate(TextInput):
     openid: str | None = Field(default=None, max_length=64)
 
 
+class UserUpdate(BaseModel):
+    """An omitted field stays as it is; null is refused (422)."""
+
+    role: Role = None
+    active: bool = None
+
+
+class PasswordReset(BaseModel):
+    password: str = Field(max_length=256, description="the same policy as on create")
+
+
+class BindingRead(BaseModel):
+    """A one-time QR code that binds whoever scans it as this staff member's own WeChat."""
+
+    ticket: str = Field(description="WeChat's showqrcode?ticket= gives the image")
+    url: str = Field(description="what the image encodes")
+    expires_at: datetime
+
+
 class PasswordChange(BaseModel):
     current_password: str = Field(max_length=256)
     new_password: str = Field(max_length=256)
@@ -35,6 +54,7 @@ class UserRead(BaseModel):
     role: Role
     openid: str | None
     active: bool
+    demo: bool
     created_at: datetime
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from staff import passwords, usernames
@@ -56,6 +56,23 @@ def set_password(*, session: Session, user: StaffUser, password: str) -> None:
         raise Invalid(str(exc)) from None
     user.password_hash = hash_password(password)
     revoke_tokens(session=session, user=user)
+
+
+def list_users(*, session: Session) -> list[StaffUser]:
+    return list(session.scalars(select(StaffUser).order_by(StaffUser.id)))
+
+
+def update_user(*, session: Session, user: StaffUser, role: Role | None = None, active: bool | None = None) -> None:
+    """A new role and/or active state; Conflict when it would leave no active admin."""
+    new_role = role if role is not None else user.role
+    new_active = active if active is not None else user.active
+    if user.role is Role.admin and user.active and not (new_role is Role.admin and new_active):
+        others = session.scalar(select(func.count()).select_from(StaffUser).where(
+            StaffUser.role == Role.admin, StaffUser.active.is_(True), StaffUser.id != user.id))
+        if not others:
+            raise Conflict("至少要保留一个启用的管理员账号")
+    user.role = new_role
+    set_active(session=session, user=user, active=new_active)
 
 
 def set_active(*, session: Session, user: StaffUser, active: bool) -> None:
