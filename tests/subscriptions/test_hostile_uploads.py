@@ -130,3 +130,19 @@ def test_the_report_is_capped_and_every_bad_row_can_be_downloaded(client, staff,
     assert [line[0] for line in sheet[1:]] == list(range(2, 12)) and sheet[1][3] == "坏1"
     assert "园区：园区“无此园区”不存在" in sheet[1][1]
     assert client.get("/api/imports/bad-rows/nosuchtoken", headers=staff["editor"]).status_code == 404
+
+
+def test_a_streamed_body_without_a_length_is_cut_off_at_the_limit(client, staff, api_world, monkeypatch):
+    settings(monkeypatch, IMPORT_MAX_MB=0.1)
+
+    def body():  # chunked: no Content-Length to refuse it by, so it is counted as it arrives
+        yield b'--b\r\nContent-Disposition: form-data; name="file"; filename="e.csv"\r\n\r\n'
+        for _ in range(30):
+            yield b"x" * 10_000
+        yield b"\r\n--b--\r\n"
+
+    for headers in (staff["editor"], {}):  # unsigned too: cut off while arriving, before anything reads it
+        r = client.post("/api/enterprises/import", content=body(),
+                        headers={**headers, "Content-Type": "multipart/form-data; boundary=b"})
+        assert r.status_code == 413 and r.json() == {"detail": "文件超过 0.1 MB，请拆分为多个文件后分别导入"}
+    assert stored() == (0, 0, 0)
