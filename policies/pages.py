@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from html import escape
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
@@ -14,8 +15,11 @@ from sqlalchemy.orm import Session
 
 from core.db import request_session
 from core.ids import Id
+from core.settings import get_settings
 from policies import faq, service
 from policies.models import PARTS, STATUS_LABELS, FaqEntry, Policy
+from surveys import service as survey_service
+from surveys.models import Survey, SurveyPurpose
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 Db = Annotated[Session, Depends(request_session, scope="function")]  # committed before the page is sent
@@ -27,6 +31,7 @@ h1{font-size:21px;line-height:1.4;margin:8px 0 12px}h2{font-size:17px;margin:22p
 .meta{font-size:14px;color:#666;margin:0 0 12px}.meta div{margin:2px 0}
 .badge{display:inline-block;font-size:13px;padding:1px 8px;border-radius:10px;background:#e6f4ea;color:#137333}
 .badge.off{background:#fce8e6;color:#c5221f}
+.ask{border-left:4px solid #0b5394;background:#e8f0fe;padding:8px 12px;margin:12px 0;font-size:15px}
 .warn{border-left:4px solid #d93025;background:#fce8e6;padding:8px 12px;margin:12px 0;font-size:15px}
 p{margin:6px 0;white-space:pre-wrap;word-break:break-word}a{color:#0b5394}
 .body{font-size:15px;color:#333}footer{margin-top:28px;font-size:13px;color:#888}
@@ -60,7 +65,10 @@ def not_found() -> HTMLResponse:
 @router.get("/p/{policy_id}", response_class=HTMLResponse, summary="A policy and its interpretation")
 def policy_page(policy_id: Id, session: Db) -> HTMLResponse:
     policy = service.get_policy(session=session, policy_id=policy_id)
-    return not_found() if policy is None else _page(policy.title, render_policy(policy))
+    if policy is None:
+        return not_found()
+    asking = survey_service.open_for_policy(session=session, policy_id=policy.id)
+    return _page(policy.title, render_policy(policy, asking))
 
 
 @router.get("/faq/{entry_id}", response_class=HTMLResponse, summary="An FAQ answer")
@@ -72,9 +80,20 @@ def faq_page(entry_id: Id, session: Db) -> HTMLResponse:
     return _page(entry.question, render_faq(entry, policy))
 
 
-def render_policy(policy: Policy) -> str:
+def _asking(surveys: list[Survey]) -> str:
+    """The surveys open about this policy: 意见征集 on a draft, 评价 of one in force."""
+    out, tz = [], ZoneInfo(get_settings().push_timezone)
+    for survey in surveys:
+        what = "正在征求意见" if survey.purpose is SurveyPurpose.consult else "政策评价"
+        title = (_link_local(f"/survey/{survey.id}", survey.title) if survey.public
+                 else escape(survey.title) + "（已邀请的企业请从通知中进入）")
+        out.append(f"<div class=\"ask\"><b>{what}</b>：{title}，截止 {survey.closes_at.astimezone(tz):%Y-%m-%d}</div>")
+    return "".join(out)
+
+
+def render_policy(policy: Policy, asking: list[Survey] = ()) -> str:
     off = "" if policy.in_force else " off"
-    parts = [f"<h1>{escape(policy.title)}</h1>",
+    parts = [f"<h1>{escape(policy.title)}</h1>", _asking(list(asking)),
              f"<div class=\"meta\"><span class=\"badge{off}\">{STATUS_LABELS[policy.status]}</span>"]
     for label, value in (("文号", policy.doc_number), ("发文机关", policy.issuer),
                          ("发布日期", policy.issued_on), ("施行日期", policy.effective_on),

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
-from sandbox import admin, cgi, simulator
+from sandbox import admin, cgi, oauth, simulator
 from sandbox.config import SandboxConfig
 from sandbox.state import State
 from sandbox.webhook import WebhookPoster
@@ -34,6 +34,7 @@ def create_app(config: SandboxConfig, *, clock: Callable[[], float] = time.time)
         *cgi.routes(state, poster),
         *admin.routes(state),
         *simulator.routes(state, poster),
+        *oauth.routes(state),
         Route("/", home),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)

@@ -6,17 +6,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
+import requests
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from wechatpy.exceptions import WeChatOAuthException
 
 from core.db import request_session
-from surveys import respond
+from core.ids import Id
+from core.settings import get_settings
+from subscriptions.models import Follower, FollowerState
+from surveys import respond, service
 from surveys.definition import AnswerError, Matrix, MultipleChoice, Page, Ranking, Rating
 from surveys.definition import parse as parse_definition
 from surveys.models import Survey
+from wechat.oauth import OAuth
 
 router = APIRouter(tags=["surveys"], include_in_schema=False)
 Db = Annotated[Session, Depends(request_session, scope="function")]  # committed before the page is sent
@@ -84,6 +91,42 @@ def _recipient_or_message(request: Request, session: Session, token: str):
         return None, None, _message(request, "链接无效或已失效。", 404)
     survey = session.get(Survey, rec.survey_id)
     return rec, survey, None
+
+
+@router.get("/survey/authorized", response_class=HTMLResponse)
+def authorized(request: Request, session: Db, code: str = "", state: str = "") -> Response:
+    """Back from WeChat's web authorisation: the follower's openid, then their own form."""
+    survey = session.get(Survey, int(state)) if state.isdigit() and len(state) < 12 else None
+    if survey is None or not survey.public:
+        return _message(request, "链接无效或已失效。", 404)
+    if not code or len(code) > 128:
+        return _message(request, "授权失败，请重新打开问卷链接。", 400, survey.title)
+    try:
+        openid = OAuth(_authorized_url()).fetch_access_token(code)["openid"]
+    except (WeChatOAuthException, requests.RequestException, KeyError):
+        return _message(request, "授权已失效，请重新打开问卷链接。", 400, survey.title)
+    follower = session.scalar(select(Follower).where(Follower.openid == openid))
+    if follower is None or follower.state is not FollowerState.following:
+        return _message(request, "请先关注公众号，再参与问卷。", 403, survey.title)
+    rec = respond.recipient(session=session, survey=survey, follower=follower)
+    return RedirectResponse(f"/s/{rec.token}", status_code=303)
+
+
+def _authorized_url() -> str:
+    return f"{get_settings().public_base_url.rstrip('/')}/survey/authorized"
+
+
+@router.get("/survey/{survey_id}", response_class=HTMLResponse)
+def public_entry(request: Request, survey_id: Id, session: Db) -> Response:
+    """A public survey's link: WeChat's web authorisation (snsapi_base) tells us who is answering without
+    a prompt, so each follower answers once."""
+    survey = session.get(Survey, survey_id)
+    if survey is None or not survey.public:
+        return _message(request, "链接无效或已失效。", 404)
+    why = service.accepting(survey)
+    if why:
+        return _message(request, why, title=survey.title)
+    return RedirectResponse(OAuth(_authorized_url(), state=str(survey.id)).authorize_url, status_code=302)
 
 
 @router.get("/s/{token}", response_class=HTMLResponse)

@@ -225,6 +225,13 @@ def close_due(*, session: Session, now: datetime) -> list[int]:
     return [s.id for s in due]
 
 
+def open_for_policy(*, session: Session, policy_id: int, now: datetime | None = None) -> list[Survey]:
+    """The open surveys about a policy, for its page."""
+    now = now or utcnow()
+    return list(session.scalars(select(Survey).where(
+        Survey.policy_id == policy_id, Survey.status == S.open, Survey.closes_at > now).order_by(Survey.id)))
+
+
 def accepting(survey: Survey, now: datetime | None = None) -> str | None:
     """Why the survey takes no answers now (for the respondent), or None when it does."""
     now = now or utcnow()

@@ -123,3 +123,19 @@ def test_an_unknown_token_and_a_closed_survey_say_so(api):
     client.post(f"/api/surveys/{survey_id}/close", headers=headers[Role.editor])
     assert "已结束" in client.get(f"/s/{token}").text
     assert "已结束" in client.post(f"/s/{token}", data={"action": "next", "know": "no"}).text
+
+
+def test_the_policy_page_shows_its_open_consultation(api):
+    client, headers = api
+    with session_scope() as s:
+        from tests.push.conftest import make_policy
+        policy_id = make_policy(s).id
+    assert "正在征求意见" not in client.get(f"/p/{policy_id}").text
+    survey = client.post("/api/surveys", json=_body(policy_id=policy_id, purpose="consult"),
+                         headers=headers[Role.editor]).json()
+    for step, who in (("submit", Role.editor), ("approve", Role.reviewer), ("open", Role.editor)):
+        client.post(f"/api/surveys/{survey['id']}/{step}", headers=headers[who])
+    page = client.get(f"/p/{policy_id}").text
+    assert "正在征求意见" in page and f'href="/survey/{survey["id"]}"' in page
+    client.post(f"/api/surveys/{survey['id']}/close", headers=headers[Role.editor])
+    assert "正在征求意见" not in client.get(f"/p/{policy_id}").text

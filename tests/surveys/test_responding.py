@@ -203,3 +203,13 @@ def test_a_completion_that_finds_its_quota_taken_meanwhile_is_screened_out(sessi
     assert respond.complete(session=session, survey=survey, rec=second, channel="chat") == respond.SCREENED
     assert second.status is RecipientStatus.screened_out
     assert len(session.scalars(select(SurveyResponse)).all()) == 1
+
+
+def test_surveys_past_their_closing_time_are_closed(session, people):
+    survey = open_survey(session, people)
+    rec = respond.recipient(session=session, survey=survey, follower=make_follower(session))
+    survey.closes_at = utcnow() - timedelta(seconds=1)
+    with pytest.raises(respond.Refused, match="已结束"):  # refused at once, before the scheduler runs
+        respond.answer(session=session, survey=survey, rec=rec, name="know", value="yes")
+    assert service.close_due(session=session, now=utcnow()) == [survey.id]
+    assert survey.status is SurveyStatus.closed and service.close_due(session=session, now=utcnow()) == []
