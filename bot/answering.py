@@ -1,42 +1,49 @@
 """Questions answered from the policy library and FAQ, a numbered list for close matches, and the hand-over
-to staff (with related entries to read meanwhile) when nothing is confident or the follower asks for a person."""
+to staff (with related entries to read meanwhile) when nothing is close or the follower asks for a person; a bare
+topic word gets its entries to choose from, a message that asks nothing the help."""
 from __future__ import annotations
 
 from dataclasses import asdict
 from typing import Any
 
-from bot import dialogs, memory, service
+from bot import dialogs, memory, menu, service
 from bot import text as bot_text
 from bot.models import AskOutcome, HandoverReason
 from core.db import session_scope
-from policies.retrieval import CONFIDENCE_THRESHOLD
-from policies.search import Candidate, find_answers
+from core.settings import get_settings
+from policies.search import Candidate, find_answers, knows, on_topic
 
-CLOSE_MARGIN = 0.1  # candidates this close to the best one are offered as a list to choose from
-# A question handed to staff still lists the candidates at least this likely, to read while waiting: the
-# answer is often among them (bench/answers.py, held out: for 0.7 of the answerable questions handed over).
-RELATED_FLOOR = 0.1
 FEEDBACK_INVITE = "\n\n回复“有用”或“没用”告诉我们这个答复是否有帮助。"
 # An entry read while a person is asked: "useful" means the question is answered and staff need not.
 WITHDRAW_INVITE = "\n\n如果这条已经解答了您的问题，请回复“有用”，我们将撤回人工咨询；回复“没用”则继续等待工作人员答复。"
 HANDED_OVER = "已转人工，工作人员答复后会通过本服务号回复您。"
 NO_ANSWER = "抱歉，暂时没有找到确切的答复。"
 WHILE_WAITING = "等待期间，您也可以看看这些相关内容，回复序号查看："
+WHICH_ASPECT = "您想了解哪方面？请回复序号查看："
+# A message this short that shares no word with the library (好的, 跳过, 收到) is no question: it gets the help.
+NOT_A_QUESTION_CHARS = 4
 
 
 def answer_question(openid: str, question: str) -> str:
-    """The reply to a question typed in the chat."""
+    """The reply to a question typed in the chat: a topic's entries to choose from, one answer, a numbered list
+    of close candidates, the help for a message that asks nothing, or a person when nothing is close."""
+    topic, total = on_topic(question)
+    if topic:
+        more = f"（共{total}条，这里列出{len(topic)}条；也可以直接输入更具体的问题。）" if total > len(topic) else ""
+        return _offer(openid, question, topic, format_choices(topic, head=WHICH_ASPECT) + more)
     found = find_answers(question, k=3)
     close = choose(found)
     if not close:
+        if len(bot_text.normalize(question)) <= NOT_A_QUESTION_CHARS and not knows(question):
+            return menu.HELP
         queued = _queue(openid, question, HandoverReason.low_confidence)
-        related = [c for c in found if c.confidence >= RELATED_FLOOR]
+        related = [c for c in found if c.confidence >= get_settings().answer_list_floor]
         if not related:
             return NO_ANSWER + HANDED_OVER
         return dialogs.begin(openid, CHOICE, step="pick",
                              reply=f"{NO_ANSWER}{HANDED_OVER}\n\n{format_choices(related, head=WHILE_WAITING)}",
                              data={"question": question, "options": [_option(c) for c in related], "queued": queued})
-    if len(close) == 1:
+    if len(close) == 1 and close[0].confidence >= get_settings().answer_confidence:
         best = close[0]
         with session_scope() as session:
             asked = service.log_ask(session=session, text=question, outcome=AskOutcome.answered,
@@ -44,19 +51,34 @@ def answer_question(openid: str, question: str) -> str:
         memory.remember_question(openid, text=question, asked_id=asked.id)
         memory.remember_answer(openid, question=question, kind=best.kind, answer_id=best.id)
         return format_answer(best)
+    return _offer(openid, question, close, format_choices(close))
+
+
+def _offer(openid: str, question: str, options: list[Candidate], reply: str) -> str:
+    """A numbered list to choose from (no ticket: `人工` hands the question over)."""
     with session_scope() as session:
         asked = service.log_ask(session=session, text=question, outcome=AskOutcome.choices,
-                                confidence=close[0].confidence)
+                                confidence=max(c.confidence for c in options))
     memory.remember_question(openid, text=question, asked_id=asked.id)
-    return dialogs.begin(openid, CHOICE, step="pick", reply=format_choices(close),
-                         data={"question": question, "options": [_option(c) for c in close]})
+    return dialogs.begin(openid, CHOICE, step="pick", reply=reply,
+                         data={"question": question, "options": [_option(c) for c in options]})
 
 
 def choose(candidates: list[Candidate]) -> list[Candidate]:
-    """What to offer: nothing (hand over), one answer, or several close matches to choose from."""
-    confident = sorted((c for c in candidates if c.confidence >= CONFIDENCE_THRESHOLD),
-                       key=lambda c: -c.confidence)
-    return [c for c in confident if confident[0].confidence - c.confidence <= CLOSE_MARGIN]
+    """What to offer: nothing (hand over), one confident answer, or a numbered list of the close candidates.
+
+    One answer when the best is at least `answer_confidence` likely and no other is within `answer_close_margin`
+    of it; else the candidates at least `answer_list_floor` likely, when together they are at least
+    `answer_list_confidence` likely (a confident best with close rivals is such a list too)."""
+    settings = get_settings()
+    ranked = sorted(candidates, key=lambda c: -c.confidence)
+    if not ranked:
+        return []
+    best = ranked[0]
+    if best.confidence >= settings.answer_confidence:
+        return [c for c in ranked if best.confidence - c.confidence <= settings.answer_close_margin]
+    listed = [c for c in ranked if c.confidence >= settings.answer_list_floor]
+    return listed if sum(c.confidence for c in listed) >= settings.answer_list_confidence else []
 
 
 def format_answer(c: Candidate, invite: str = FEEDBACK_INVITE) -> str:

@@ -3,8 +3,8 @@
 First, field-weighted BM25 on words, character pairs and pinyin pairs picks the best `POOL` docs; then
 policies/rerank.py re-scores them from how well each covers the query (words, characters, sounds, meaning)
 and turns the scores into a `confidence` in 0..1: the probability that a hit answers the question, against
-the other candidates and against "none of these". Below `CONFIDENCE_THRESHOLD` the bot should say it has no
-answer and offer a person. `Index.build(docs)` is cheap enough to call again whenever content changes.
+the other candidates and against "none of these"; bot/answering.py decides from it what to reply (the
+`ANSWER_*` settings). `Index.build(docs)` is cheap enough to call again whenever content changes.
 """
 
 from __future__ import annotations
@@ -18,11 +18,6 @@ import numpy as np
 
 from policies import rerank, text, vectors
 
-# Below this confidence the bot says it has no answer and offers a person. A wrong answer costs about two
-# hand-offs to a person, so answer when the chance of being right is above 2/3. Held out (bench/answers.py,
-# cross-validated) at 0.7: 6% of the questions the FAQ cannot answer still get an answer, 58% of those it
-# can answer go to a person, 4% of those get a wrong entry.
-CONFIDENCE_THRESHOLD = 0.7
 # How many of the first stage's best docs the second stage (policies/rerank.py) re-scores.
 POOL = 20
 
@@ -33,6 +28,8 @@ GRAM_FIELDS = {"questions": 1.0, "keywords": 0.7}
 CHANNEL_WEIGHTS = {"words": 1.0, "chars": 0.3, "pinyin": 0.3}
 # Only the start of a long body is indexed: tokenising is the cost of a build (jieba: ~200k chars/s here).
 MAX_BODY_CHARS = 2000
+# A one-word query that these fields of several docs hold is a topic to offer (`Index.topic`).
+TOPIC_FIELDS = ("questions", "keywords", "category")
 # Fields whose meaning (policies/vectors.py) is compared with the query's in the second stage.
 MEANING_FIELDS = ("questions", "body")
 K1 = 1.2
@@ -238,6 +235,27 @@ class Index:
         if not len(top):
             return top, np.zeros((0, len(rerank.FEATURES)), dtype=np.float32)
         return top, rerank.features(self, terms, top, total[top])
+
+    def topic(self, query: str) -> np.ndarray:
+        """When the query is one word that the questions, keywords or category of several docs hold (a bare topic
+        such as `公积金`): those docs' positions, best first. Otherwise empty."""
+        word = text.single_word(query)
+        words = self.channels["words"]
+        t = words.vocab.get(word) if word else None
+        if t is None:
+            return np.zeros(0, dtype=np.int64)
+        lo, hi = words.indptr[t], words.indptr[t + 1]
+        fields = sum(1 << words.fields.index(f) for f in TOPIC_FIELDS)
+        docs = words.docs[lo:hi][(words.masks[lo:hi] & fields) > 0]
+        if len(docs) < 2:
+            return np.zeros(0, dtype=np.int64)
+        total = self.scores(query)
+        return docs[np.argsort(-total[docs], kind="stable")].astype(np.int64)
+
+    def knows(self, query: str) -> bool:
+        """Whether any word of two or more characters in the query occurs in some doc."""
+        vocab = self.channels["words"].vocab
+        return any(len(w) > 1 and not w.startswith("#") and w in vocab for w in text.words(query))
 
     def search(self, query: str, k: int = 3) -> list[Hit]:
         """The best `k` docs for `query`, best first; empty when nothing matches or the query is blank."""

@@ -40,7 +40,7 @@ class Candidate:
     title: str  # the FAQ question or the policy title
     answer: str  # the FAQ answer or a short summary of the policy
     url: str  # the H5 page, absolute
-    confidence: float  # 0..1; see policies.retrieval.CONFIDENCE_THRESHOLD
+    confidence: float  # 0..1: the chance that it answers the question (bot/answering.py decides from it)
     in_force: bool
     status_note: str  # why it is not in force ("该政策已废止", "已被《…》修订"); "" when it is
 
@@ -63,6 +63,18 @@ def find_answers(query: str, k: int = 3) -> list[Candidate]:
         out.append(Candidate(base.kind, base.id, base.title, base.answer, base.url,
                              min(1.0, max(0.0, float(hit.confidence))), base.in_force, base.status_note))
     return out
+
+
+def on_topic(query: str, k: int = 10) -> tuple[list[Candidate], int]:
+    """When `query` is a bare topic word (`公积金`): its best `k` entries and how many there are; else ([], 0)."""
+    snapshot = _searcher.snapshot()
+    docs = snapshot.index.topic(query)
+    return [snapshot.candidates[snapshot.index.docs[i].id] for i in docs[:k]], len(docs)
+
+
+def knows(query: str) -> bool:
+    """Whether the library holds any word of `query` (two characters or more)."""
+    return _searcher.snapshot().index.knows(query)
 
 
 def warm_up() -> None:

@@ -114,6 +114,16 @@ def terms(text: str) -> list[str]:
     return [w for w in _tokenizer.cut(normalize(text), HMM=True) if len(w.strip()) > 1 and w not in _stopwords]
 
 
+def single_word(text: str) -> str | None:
+    """The one word (synonyms folded) that the whole of `text` is, as `公积金` or `个税`; None for anything more."""
+    init()
+    assert _tokenizer is not None
+    cut = [w for w in _tokenizer.cut(normalize(text), HMM=False) if w != " " and w not in _stopwords]
+    if len(cut) != 1 or intents(text):
+        return None
+    return _synonyms.get(cut[0], cut[0])
+
+
 def _known_parts(word: str) -> list[str]:
     """Dictionary words inside a long word (as jieba's search mode), so 失业保险金 also matches 失业保险."""
     assert _tokenizer is not None

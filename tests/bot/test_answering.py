@@ -4,12 +4,12 @@ from dataclasses import asdict
 import pytest
 from sqlalchemy import select
 
-from bot import answering, dialogs, memory, service
+from bot import answering, dialogs, memory, menu, service
 from bot import text as bot_text
 from bot.models import AskedQuestion, AskOutcome, Feedback, HandoverReason, Question, QuestionStatus
 from core.db import session_scope
 from policies import faq, search
-from policies.retrieval import CONFIDENCE_THRESHOLD
+from core.settings import get_settings
 from policies.search import Candidate
 from staff.models import Role
 from tests.bot.conftest import say, staff_headers
@@ -48,9 +48,15 @@ def test_choose_several_close_matches():
     assert answering.choose([b, a, candidate(3, 0.3)]) == [a, b]
 
 
-def test_choose_nothing_below_the_threshold():
-    assert answering.choose([candidate(1, CONFIDENCE_THRESHOLD - 0.01)]) == []
+def test_choose_nothing_when_nothing_is_close():
+    floor, together = get_settings().answer_list_floor, get_settings().answer_list_confidence
+    assert answering.choose([candidate(1, together - 0.01), candidate(2, floor - 0.01)]) == []
     assert answering.choose([]) == []
+
+
+def test_choose_a_list_when_no_candidate_is_confident_but_together_they_are_likely():
+    a, b, c = candidate(1, 0.35), candidate(2, 0.3), candidate(3, get_settings().answer_list_floor - 0.01)
+    assert answering.choose([c, b, a]) == [a, b]
 
 
 def test_an_answer_from_a_policy_not_in_force_says_so_first():
@@ -124,7 +130,27 @@ def test_low_confidence_is_handed_over_with_the_conversation(client, kb):
     assert "已转人工" in say(client, ME, "人工")  # the same question is not queued twice
 
 
-def test_a_question_handed_over_lists_related_entries_to_read_while_waiting(client, kb):
+@pytest.fixture
+def lists_off(monkeypatch):
+    """Staff's setting for no numbered lists of close candidates: a question not answered goes to a person."""
+    monkeypatch.setenv("ANSWER_LIST_CONFIDENCE", "1")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_a_close_call_gets_a_numbered_list_and_no_ticket(client, kb):
+    reply = say(client, ME, "公司想评高企")
+    assert reply.startswith("找到几条相关内容，请回复序号查看：\n1. 高新技术企业认定需要什么条件？\n")
+    assert queued_questions() == []
+    with session_scope() as session:
+        assert session.scalars(select(AskedQuestion)).one().outcome is AskOutcome.choices
+    assert "注册成立一年以上" in say(client, ME, "1")
+    assert say(client, ME, "人工") == answering.HANDED_OVER  # a person when the follower asks
+    assert queued_questions() == [("公司想评高企", HandoverReason.asked_for_person, QuestionStatus.open)]
+
+
+def test_a_question_handed_over_lists_related_entries_to_read_while_waiting(client, kb, lists_off):
     reply = say(client, ME, "公司想评高企")
     assert reply.startswith(answering.NO_ANSWER + answering.HANDED_OVER)
     assert f"{answering.WHILE_WAITING}\n1. 高新技术企业认定需要什么条件？\n" in reply
@@ -141,7 +167,7 @@ def queued_questions() -> list[tuple[str, HandoverReason, QuestionStatus]]:
         return [(q.text, q.reason, q.status) for q in session.scalars(select(Question).order_by(Question.id))]
 
 
-def test_useful_on_an_entry_read_while_waiting_withdraws_the_question(client, kb):
+def test_useful_on_an_entry_read_while_waiting_withdraws_the_question(client, kb, lists_off):
     say(client, ME, "公司想评高企")
     reply = say(client, ME, "1")
     assert "注册成立一年以上" in reply and reply.endswith(answering.WITHDRAW_INVITE)
@@ -156,7 +182,7 @@ def test_useful_on_an_entry_read_while_waiting_withdraws_the_question(client, kb
     assert queued_questions()[1] == ("公司想评高企", HandoverReason.asked_for_person, QuestionStatus.open)
 
 
-def test_a_withdrawn_question_given_to_its_entry_is_answered_next_time(client, kb):
+def test_a_withdrawn_question_given_to_its_entry_is_answered_next_time(client, kb, lists_off):
     say(client, ME, "公司想评高企")
     say(client, ME, "1")
     say(client, ME, "有用")
@@ -169,14 +195,14 @@ def test_a_withdrawn_question_given_to_its_entry_is_answered_next_time(client, k
     assert reply.startswith("高新技术企业认定需要什么条件？\n") and "注册成立一年以上" in reply
 
 
-def test_not_useful_on_an_entry_read_while_waiting_keeps_the_question_queued(client, kb):
+def test_not_useful_on_an_entry_read_while_waiting_keeps_the_question_queued(client, kb, lists_off):
     say(client, ME, "公司想评高企")
     say(client, ME, "1")
     assert "您的问题已转人工" in say(client, ME, "没用")
     assert queued_questions() == [("公司想评高企", HandoverReason.low_confidence, QuestionStatus.open)]
 
 
-def test_useful_after_staff_answered_leaves_the_answer_alone(client, kb):
+def test_useful_after_staff_answered_leaves_the_answer_alone(client, kb, lists_off):
     say(client, ME, "公司想评高企")
     say(client, ME, "1")
     with session_scope() as session:
@@ -204,3 +230,34 @@ def test_feedback_is_recorded_once_per_answer(client, kb, word, useful):
         fb = session.scalars(select(Feedback)).one()
     assert (fb.question, fb.answer_kind, fb.useful) == ("社保卡丢了怎么办", "faq", useful)
     assert fb.normalized == bot_text.normalize("社保卡丢了怎么办？")
+
+
+TOPICS = [("住房公积金怎么提取？", "购房、租房、退休等情形可以提取。", "住房公积金"),
+          ("公积金贷款最多能贷多少？", "最高贷款额度按缴存年限和余额确定。", "住房公积金"),
+          ("个税专项附加扣除有哪些？", "子女教育、继续教育、大病医疗、住房贷款利息、住房租金、赡养老人等。", "税费优惠"),
+          ("个人所得税年度汇算怎么办理？", "在个人所得税App上办理年度汇算。", "税费优惠")]
+
+
+@pytest.fixture
+def topics_kb(kb):
+    with session_scope() as session:
+        for question, answer, category in TOPICS:
+            faq.add_from_answer(session=session, question=question, answer=answer, category=category)
+
+
+@pytest.mark.parametrize("word, entries", [("公积金", {"住房公积金怎么提取？", "公积金贷款最多能贷多少？"}),
+                                           ("个税", {"个税专项附加扣除有哪些？", "个人所得税年度汇算怎么办理？"})])
+def test_a_bare_topic_word_asks_which_aspect_with_the_topics_entries(client, topics_kb, word, entries):
+    reply = say(client, ME, word)
+    head, first, second, *rest = reply.split("\n")
+    assert head == answering.WHICH_ASPECT and {first[3:], second[3:]} == entries and first.startswith("1. ")
+    assert not any(line[:1].isdigit() for line in rest)
+    assert queued_questions() == []
+    chosen = next(answer for question, answer, _ in TOPICS if question == second[3:])
+    assert chosen in say(client, ME, "2")
+
+
+@pytest.mark.parametrize("word", ["跳过", "好的", "收到"])
+def test_words_that_ask_nothing_get_the_help_and_no_ticket(client, kb, word):
+    assert say(client, ME, word) == menu.HELP
+    assert queued_questions() == []

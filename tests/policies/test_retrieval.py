@@ -6,6 +6,7 @@ import pytest
 
 import numpy as np
 
+from core.settings import get_settings
 from policies import rerank, retrieval, text, vectors
 from policies.retrieval import Doc, Index
 
@@ -128,7 +129,7 @@ def test_confidences_are_shares_of_one(index: Index) -> None:
 def test_exact_question_ranks_first_with_confidence(index: Index) -> None:
     hits = index.search("企业申请稳岗返还应满足什么条件?")
     assert hits[0].doc_id == "f4"
-    assert hits[0].confidence >= retrieval.CONFIDENCE_THRESHOLD
+    assert hits[0].confidence >= get_settings().answer_confidence
 
 
 def test_question_as_written_is_answered_for_sure(index: Index) -> None:
@@ -168,7 +169,7 @@ def test_policy_found_by_keyword(index: Index) -> None:
 
 def test_off_topic_question_gets_low_confidence(index: Index) -> None:
     hits = index.search("今天天气怎么样 想去公园放风筝")
-    assert all(h.confidence < retrieval.CONFIDENCE_THRESHOLD for h in hits)
+    assert all(h.confidence < get_settings().answer_confidence for h in hits)
 
 
 @pytest.mark.parametrize("query", ["", "   ", "\n\t", "？！。", "的了吗"])
