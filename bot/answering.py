@@ -64,13 +64,14 @@ def _offer(openid: str, question: str, options: list[Candidate], reply: str) -> 
                          data={"question": question, "options": [_option(c) for c in options]})
 
 
-def choose(candidates: list[Candidate]) -> list[Candidate]:
+def choose(candidates: list[Candidate], settings: Any = None) -> list[Candidate]:
     """What to offer: nothing (hand over), one confident answer, or a numbered list of the close candidates.
 
     One answer when the best is at least `answer_confidence` likely and no other is within `answer_close_margin`
     of it; else the candidates at least `answer_list_floor` likely, when together they are at least
-    `answer_list_confidence` likely (a confident best with close rivals is such a list too)."""
-    settings = get_settings()
+    `answer_list_confidence` likely (a confident best with close rivals is such a list too). `settings` holds
+    those four (default: the settings in use; bench/answers.py tries others)."""
+    settings = settings or get_settings()
     ranked = sorted(candidates, key=lambda c: -c.confidence)
     if not ranked:
         return []

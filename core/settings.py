@@ -67,9 +67,9 @@ class Settings(BaseSettings):
     bot_history_size: int = Field(default=20, gt=0)  # conversation turns kept per follower for staff
     search_refresh_seconds: float = Field(default=1.0, gt=0)  # how often a process checks for changed content
     # the chat's reply to a question (bot/answering.py; bench/answers.py measures the trade-offs)
-    answer_confidence: float = Field(default=0.7, gt=0, le=1)  # one answer when the best is at least this likely
+    answer_confidence: float = Field(default=0.9, gt=0, le=1)  # one answer when the best is at least this likely
     answer_close_margin: float = Field(default=0.1, ge=0, le=1)  # others this close to the best: a list instead
-    answer_list_confidence: float = Field(default=0.3, ge=0, le=1)  # a list when its entries together are this likely
+    answer_list_confidence: float = Field(default=0.1, ge=0, le=1)  # a list when its entries together are this likely
     answer_list_floor: float = Field(default=0.1, ge=0, le=1)  # a candidate is listed when at least this likely
     # push campaigns (push/): channel defaults, pacing and the delivery engine's knobs
     push_template_id: str = "POLICY_NOTICE_TPL"  # the template message campaigns use unless they name one

@@ -13,6 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from core.redis import get_redis
+from policies import embeddings  # noqa: F401 - a written entry commits with its passages embedded
 from policies.models import FaqEntry, Interpretation, Policy, PolicyRevision
 
 VERSION_KEY = "policies:content_version"

@@ -5,7 +5,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Enum, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, Column, Enum, ForeignKey, Index, Integer, LargeBinary, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, utcnow
@@ -160,3 +160,13 @@ class FaqEntry(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class TextEmbedding(Base):
+    """A passage's sentence embedding (policies/embeddings.py), by the hash of the model and the text."""
+
+    __tablename__ = "text_embedding"
+
+    text_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float16, embeddings.DIMS of them
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

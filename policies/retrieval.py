@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
+import bm25s
 import numpy as np
 
-from policies import rerank, text, vectors
+from policies import embeddings, rerank, text, vectors
 
 # How many of the first stage's best docs the second stage (policies/rerank.py) re-scores.
 POOL = 20
@@ -173,10 +174,13 @@ def _field_terms(items: tuple[tuple[str, str], ...]) -> _Terms:
 class Index:
     """An immutable search index over a list of docs. Build a new one when the content changes."""
 
-    def __init__(self, docs: list[Doc], channels: dict[str, _Channel], meaning: dict[str, np.ndarray]) -> None:
+    def __init__(self, docs: list[Doc], channels: dict[str, _Channel], meaning: dict[str, np.ndarray],
+                 sentences: embeddings.DocVectors, char_bm25: bm25s.BM25 | None) -> None:
         self.docs = docs
         self.channels = channels
         self.meaning = meaning  # per field, one unit vector per doc (policies/vectors.py)
+        self.sentences = sentences  # e5 vectors of each doc's passages (policies/embeddings.py)
+        self.char_bm25 = char_bm25  # character 1-2-gram BM25 over questions and keywords; None when empty
         self._by_id = {d.id: d for d in docs}
         if len(self._by_id) != len(docs):
             raise ValueError("doc ids must be unique")
@@ -193,7 +197,9 @@ class Index:
         return self._by_id[doc_id]
 
     @classmethod
-    def build(cls, docs: list[Doc]) -> Index:
+    def build(cls, docs: list[Doc], passage_vectors: dict[str, np.ndarray] | None = None) -> Index:
+        """The index of `docs`, with the stored e5 vectors of their passages by text (policies.embeddings);
+        None embeds them here, which takes a while (tests, benchmarks)."""
         text.init()
         vectors.init()
         per_doc = [_channel_terms(d) for d in docs]
@@ -207,7 +213,13 @@ class Index:
             f: np.array([vectors.embed(p[0][f], weight) for p in per_doc], dtype=np.float32).reshape(-1, vectors.DIMS)
             for f in MEANING_FIELDS
         }
-        return cls(list(docs), channels, meaning)
+        sentences = embeddings.DocVectors.of([doc_passages(d) for d in docs], passage_vectors)
+        char_bm25 = None
+        if docs:
+            char_bm25 = bm25s.BM25()
+            char_bm25.index([text.char_ngrams(d.fields()["questions"] + "\n" + d.fields()["keywords"]) or ["_"]
+                             for d in docs], show_progress=False)
+        return cls(list(docs), channels, meaning, sentences, char_bm25)
 
     def __len__(self) -> int:
         return len(self.docs)
@@ -234,7 +246,16 @@ class Index:
         top = top[np.argsort(-total[top], kind="stable")]
         if not len(top):
             return top, np.zeros((0, len(rerank.FEATURES)), dtype=np.float32)
-        return top, rerank.features(self, terms, top, total[top])
+        return top, rerank.features(self, query, terms, top, total[top])
+
+    def char_scores(self, query: str, cands: np.ndarray) -> np.ndarray:
+        """Character 1-2-gram BM25 scores of the candidate docs."""
+        if self.char_bm25 is None:
+            return np.zeros(len(cands), dtype=np.float32)
+        known = [t for t in text.char_ngrams(query) if t in self.char_bm25.vocab_dict]
+        if not known:
+            return np.zeros(len(cands), dtype=np.float32)
+        return self.char_bm25.get_scores(known)[cands].astype(np.float32)
 
     def topic(self, query: str) -> np.ndarray:
         """When the query is one word that the questions, keywords or category of several docs hold (a bare topic
@@ -272,6 +293,11 @@ class Index:
             z[i], probs[i] = z.max() + 1, 1.0
         order = np.argsort(-z, kind="stable")[:k]
         return [Hit(self.docs[top[i]].id, float(z[i]), float(probs[i])) for i in order]
+
+
+def doc_passages(doc: Doc) -> list[str]:
+    """What of a doc has an e5 vector (policies/embeddings.py)."""
+    return embeddings.passages(doc.title, doc.similar, doc.body)
 
 
 def _question_key(question: str) -> str:

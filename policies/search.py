@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session, selectinload
 from core import tabular
 from core.db import session_factory
 from core.settings import get_settings
-from policies import content, service
+from policies import content, embeddings, service
 from policies.models import PARTS, FaqEntry, Policy
-from policies.retrieval import Doc, Index
+from policies.retrieval import Doc, Index, doc_passages
 
 SUMMARY_CHARS = 200  # a policy's answer: the start of its interpretation's 主要内容
 log = logging.getLogger(__name__)
@@ -195,7 +195,16 @@ class _Searcher:
             version = -1  # unknown: rebuild once Redis answers
         with session_factory()() as session:
             docs, candidates = _load(session)
-        index = Index.build(docs)
+            # Stored when each entry was written; embedded (once, then stored) only for content written before
+            # the table existed.
+            texts = [t for d in docs for t in doc_passages(d)]
+            vectors = embeddings.stored(session=session, texts=texts)
+            if len(vectors) < len(set(texts)):
+                log.info("embedding passages written before their vectors were kept",
+                         extra={"passages": len(set(texts)) - len(vectors)})
+                vectors = embeddings.store(session=session, texts=texts)
+                session.commit()
+        index = Index.build(docs, vectors)
         log.info("search index built", extra={"version": version, "docs": len(docs),
                                                "seconds": round(time.perf_counter() - started, 3)})
         return _Snapshot(version, index, candidates)

@@ -152,6 +152,16 @@ def char_bigrams(text: str) -> list[str]:
     return out
 
 
+def char_ngrams(text: str) -> list[str]:
+    """Single characters and overlapping character pairs within each run of text (for policies.retrieval's
+    character BM25)."""
+    out = []
+    for chunk in normalize(text).split():
+        out.extend(sys.intern(c) for c in chunk)
+        out.extend(sys.intern(chunk[i : i + 2]) for i in range(len(chunk) - 1))
+    return out
+
+
 def pinyin_bigrams(text: str) -> list[str]:
     """Pairs of toneless, fuzzy pinyin syllables of consecutive Chinese characters: catches homophone typos."""
     init()
