@@ -29,15 +29,17 @@ from staff import uploads as staff_uploads
 from subscriptions import api as subscriptions_api
 from subscriptions import verification_api
 from surveys import api as surveys_api
+from surveys import feedback_api as survey_feedback
 from surveys import form as survey_form
 from webhooks import api as webhook_api
 
 ROUTERS = [webhook_api.router, ops_api.router, policy_pages.router, push_api.public,
            console_assets.docs, console_auth.router, console_dashboard.router, console_campaigns.router,
-           survey_form.router, console_accounts.router]
+           survey_form.router, console_accounts.router, survey_feedback.public]
 # the staff API: every route documents the shared refusals (core.problems)
 STAFF_ROUTERS = [staff_api.router, staff_uploads.router, subscriptions_api.router, verification_api.router,
-                 bot_api.router, policies_api.router, push_api.router, surveys_api.router]
+                 bot_api.router, policies_api.router, push_api.router, surveys_api.router,
+                 survey_feedback.router]
 
 
 @asynccontextmanager

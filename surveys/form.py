@@ -180,4 +180,6 @@ def _finish(request: Request, session: Session, survey: Survey, rec) -> HTMLResp
         text = respond.complete(session=session, survey=survey, rec=rec, channel="form")
     except respond.Refused as exc:
         text = str(exc)
-    return _message(request, text, title=survey.title)
+    token = rec.token if text == respond.THANKS else None  # a respondent may ask for the 采纳情况
+    return templates.TemplateResponse(request, "thanks.html", {"weui": WEUI, "title": survey.title, "text": text,
+                                                               "token": token})
