@@ -26,6 +26,7 @@ from staff.deps import DbSession
 from staff.models import AuditEntry, StaffUser
 from staff.service import audit
 from subscriptions import service as subscriptions
+from subscriptions.models import Park, Segment
 
 router = APIRouter(prefix="/console/campaigns", include_in_schema=False, dependencies=[Depends(check_csrf)])
 PAGE = 20
@@ -94,8 +95,8 @@ def _body(form: ComposeForm) -> tuple[dict[str, Any], dict[str, str]]:
         data["policy_id"] = f["policy_id"]
     if f["segment_id"]:
         data["segment_id"] = f["segment_id"]
-    elif f["park_id"]:
-        data["segment_filter"] = {"parks": [f["park_id"]]}
+    elif park := f["park_id"]:  # a number, as in the API's JSON (the stored filter is hashed at approval)
+        data["segment_filter"] = {"parks": [int(park) if park.isdecimal() else park]}
     else:
         data["segment_filter"] = {}
     data["send_at"] = None
@@ -196,13 +197,25 @@ def _detail_page(request: Request, session: Session, staff: Staff, campaign: Cam
     launched = campaign.launched_at is not None
     author = session.get(StaffUser, campaign.author_id)
     context = {"preview": templates.preview(session=session, campaign=campaign, now=utcnow()),
-               "author": author.username if author else "", "is_author": campaign.author_id == staff.user.id, "refusal": refusal,
+               "audience": _audience(session, campaign), "author": author.username if author else "",
+               "is_author": campaign.author_id == staff.user.id, "refusal": refusal,
                "problems": service.problems(session=session, campaign=campaign) if campaign.status is S.draft else [],
                "stats": stats.campaign_stats(session=session, campaign_id=campaign.id) if launched else None,
                "rejection": _last_rejection(session, campaign), "can_edit": staff.can(EDITORS),
                "can_review": staff.can(REVIEWERS) and campaign.author_id != staff.user.id,
                **_progress_context(session, campaign)}
     return render(request, "campaigns/detail.html", context, staff=staff, status_code=status_code)
+
+
+def _audience(session: Session, campaign: Campaign) -> str:
+    """Who the campaign is for, by the names staff chose them by."""
+    if campaign.segment_id:
+        segment = session.get(Segment, campaign.segment_id)
+        return f"分组：{segment.name}" if segment else f"分组 #{campaign.segment_id}"
+    criteria = campaign.segment_filter or {}
+    if parks := [int(p) for p in criteria.get("parks") or [] if str(p).isdecimal()]:
+        return "园区：" + "、".join(session.scalars(select(Park.name).where(Park.id.in_(parks))))
+    return "按条件筛选的粉丝" if any(criteria.values()) else "全部可达粉丝"
 
 
 def _last_rejection(session: Session, campaign: Campaign) -> dict[str, Any] | None:

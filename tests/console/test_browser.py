@@ -1,0 +1,106 @@
+"""The console in a real browser: Debian's Chromium driven by Playwright against the app served by uvicorn
+(the test's database, the test Redis). Every request the pages make stays on this machine, and /docs draws
+Swagger UI from the vendored assets. Screenshots of each page land in the test's tmp directory.
+
+Chromium and the Chinese font come from apt (`apt-get install chromium fonts-wqy-zenhei`; `.ci/run` does
+it); Playwright's own browser download is not used. Without them these tests fail, they do not skip.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from core.db import session_scope
+from staff.models import Role
+from tests import live
+from tests.console.conftest import PASSWORD, make_staff
+from tests.push.conftest import make_followers, make_park, make_policy
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run"]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+@pytest.fixture
+def base_url(app_env):
+    with live.server(app_env) as url:
+        yield url
+
+
+@pytest.fixture
+def browser():
+    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install chromium fonts-wqy-zenhei (or run .ci/run)"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, base_url):
+    """A page on the served app that records the URL of every request it makes."""
+    context = browser.new_context(base_url=base_url, locale="zh-CN", timezone_id="Asia/Shanghai",
+                                  viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.requested = []
+    context.on("request", lambda request: page.requested.append(request.url))
+    yield page
+    context.close()
+
+
+def assert_all_local(urls: list[str]) -> None:
+    assert urls
+    away = [u for u in urls if urlsplit(u).scheme not in ("data", "blob") and urlsplit(u).hostname not in LOCAL_HOSTS]
+    assert away == [], away
+
+
+def sign_in(page, username: str) -> None:
+    page.goto("/console/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+
+
+def test_an_editor_composes_a_campaign_and_sees_its_preview_with_nothing_loaded_off_the_machine(
+        page, tmp_path):
+    with session_scope() as s:
+        park = make_park(s, "高新技术产业园")
+        make_followers(s, park, 3)
+        policy_id = make_policy(s).id
+    editor = make_staff(Role.editor)
+
+    sign_in(page, editor)
+    expect(page.get_by_role("heading", name="工作台")).to_be_visible()
+    page.screenshot(path=tmp_path / "dashboard.png", full_page=True)
+
+    page.get_by_role("link", name="推送", exact=True).click()
+    expect(page.get_by_role("link", name="新建推送")).to_be_visible()
+    page.screenshot(path=tmp_path / "campaigns.png", full_page=True)
+
+    page.get_by_role("link", name="新建推送").click()
+    page.get_by_label("标题").fill("高新区惠企政策推送")
+    page.get_by_label("政策推送").check()
+    page.get_by_label("政策（现行有效）").select_option(str(policy_id))
+    page.get_by_label("或按园区").select_option(label="高新技术产业园")
+    page.screenshot(path=tmp_path / "compose.png", full_page=True)
+    page.get_by_role("button", name="保存草稿").click()
+
+    expect(page.get_by_text("推送草稿已保存")).to_be_visible()
+    expect(page.get_by_role("row", name="目标人群")).to_contain_text("园区：高新技术产业园")
+    preview = page.get_by_label("微信预览")
+    expect(preview).to_be_visible()
+    expect(preview).to_contain_text("高新区惠企政策推送")
+    page.screenshot(path=tmp_path / "preview.png", full_page=True)
+    assert_all_local(page.requested)
+
+
+def test_docs_draw_swagger_ui_from_the_vendored_assets(page, tmp_path):
+    page.goto("/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("PolicyPush")
+    expect(page.locator(".opblock").first).to_be_visible()
+    page.screenshot(path=tmp_path / "docs.png")
+    assert_all_local(page.requested)
