@@ -6,7 +6,8 @@ from core import metrics  # noqa: F401 - connects the signals that count task ou
 from core.queue import celery_app as app
 from core.settings import UnreachableLinks, get_settings
 
-app.conf.include = ["wechat.tasks", "subscriptions.tasks", "policies.tasks", "push.tasks", "surveys.tasks"]
+app.conf.include = ["wechat.tasks", "bot.tasks", "subscriptions.tasks", "policies.tasks", "push.tasks",
+                    "surveys.tasks"]
 app.conf.beat_schedule = {
     "flush-last-seen": {"task": "subscriptions.flush_last_seen", "schedule": 60.0},
     "policy-status": {"task": "policies.refresh_status", "schedule": 3600.0},

@@ -21,7 +21,7 @@ from core.masking import mask_data, mask_text
 from staff.deps import CurrentUser, DbSession, require
 from staff.models import FULL_VIEW, Role, StaffUser
 from staff.service import audit
-from wechat.tasks import send_text
+from bot.tasks import send_answer
 
 router = APIRouter(prefix="/api/questions", tags=["questions"])
 Reader = Annotated[StaffUser, Depends(require(Role.editor, Role.analyst))]
@@ -49,7 +49,7 @@ def _question_read(question: Question, user: StaffUser) -> QuestionRead:
 
 @router.get("", response_model=list[QuestionRead], summary="Questions handed over to staff, newest first")
 def list_questions(session: DbSession, user: Reader,
-                   state: Literal["open", "answered", "withdrawn", "all"] = Query("open", alias="status"),
+                   state: Literal["open", "answered", "withdrawn", "undelivered", "all"] = Query("open", alias="status"),
                    limit: int = Query(50, ge=1, le=500), before_id: Id | None = None) -> list[QuestionRead]:
     found = service.list_questions(session=session, status=None if state == "all" else QuestionStatus(state),
                                    limit=limit, before_id=before_id)
@@ -80,7 +80,7 @@ def get_question(question: QuestionOr404, user: Reader) -> QuestionRead:
 
 
 @router.post("/{question_id}/answer", response_model=QuestionRead,
-             summary="Answer: sent to the follower as a customer-service message (within WeChat's 48 h)")
+             summary="Answer: sent to the follower as a customer-service message (within WeChat's allowance)")
 def answer_question(body: AnswerCreate, question: QuestionOr404, session: DbSession,
                     editor: Editor) -> QuestionRead:
     try:
@@ -91,7 +91,7 @@ def answer_question(body: AnswerCreate, question: QuestionOr404, session: DbSess
     audit(session=session, actor=editor, action="question.answer", target=f"question:{question.id}",
           faq_id=question.faq_id)
     session.commit()  # the worker must find the answer recorded
-    send_text.delay(question.follower.openid, message)
+    send_answer.delay(question.id, message)
     return QuestionRead.model_validate(question)
 
 

@@ -14,7 +14,7 @@ from staff.models import StaffUser
 
 def answer(*, session: Session, question: Question, answer: str, staff: StaffUser, add_to_faq: bool = False,
            category: str | None = None) -> str:
-    """Record staff's answer (raises service.QuestionError / OutsideWindow); returns the message text
+    """Record staff's answer (raises service.QuestionError / Undeliverable); returns the message text
     to send to the follower."""
     message = service.staff_message(Question(text=question.text, answer=answer.strip()))
     if bot_text.size(message) > bot_text.REPLY_BYTES:

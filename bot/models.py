@@ -16,6 +16,7 @@ class QuestionStatus(enum.StrEnum):
     open = "open"
     answered = "answered"
     withdrawn = "withdrawn"  # the follower found the answer among the related entries listed meanwhile
+    undelivered = "undelivered"  # answered, but WeChat did not take the message: back with staff
 
 
 class HandoverReason(enum.StrEnum):
@@ -44,6 +45,7 @@ class Question(Base):
     # What the follower said answered it, when they withdrew it: "faq" or "policy", and its id.
     helped_kind: Mapped[str | None] = mapped_column(String(16))
     helped_id: Mapped[int | None]
+    undelivered_reason: Mapped[str | None] = mapped_column(String(300))  # why WeChat did not take the answer
 
     follower: Mapped[Follower] = relationship()
 

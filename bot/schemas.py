@@ -25,6 +25,8 @@ class QuestionRead(BaseModel):
     faq_id: int | None
     helped_kind: str | None
     helped_id: int | None
+    undelivered_reason: str | None = Field(
+        description="status undelivered: why WeChat did not take the answer; answer again once it can go")
 
 
 class AnswerCreate(TextInput):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, func, select, update
@@ -15,21 +15,19 @@ from core.redis import get_redis
 from staff.models import StaffUser
 from subscriptions import service as followers
 from subscriptions.models import Follower
-
-WINDOW = timedelta(hours=48)  # customer-service messages reach a follower this long after their last message
+from wechat import allowance
 
 
 class QuestionError(ValueError):
     """A staff action on a question that cannot be carried out; the message says why."""
 
 
-class OutsideWindow(QuestionError):
-    def __init__(self, last_contact: datetime) -> None:
-        super().__init__(
-            f"the follower last wrote at {last_contact.isoformat(timespec='minutes')}, more than 48 hours ago: "
-            "WeChat no longer accepts customer-service messages to them (errcode 45015). The question stays "
-            "open; answer it through another channel, or when the follower writes again.")
-        self.last_contact = last_contact
+class Undeliverable(QuestionError):
+    """WeChat would not deliver a customer-service message to the follower now (45015 / 45047)."""
+
+    def __init__(self, refused: allowance.Refused) -> None:
+        super().__init__(f"{refused} 问题仍待答复，未发送任何消息。")
+        self.errcode = refused.errcode
 
 
 def ensure_follower(*, session: Session, openid: str) -> Follower:
@@ -149,36 +147,29 @@ def list_questions(*, session: Session, status: QuestionStatus | None = Question
     return list(session.scalars(stmt))
 
 
-def last_contact(*, session: Session, question: Question) -> datetime:
-    """When the follower last wrote: the question itself, the database, or what the webhook noted in
-    Redis and a beat job has not written to the database yet."""
-    times = [question.created_at]
-    follower = session.get(Follower, question.follower_id)
-    if follower.last_interaction_at:
-        times.append(follower.last_interaction_at)
-    pipe = get_redis().pipeline(transaction=False)
-    pipe.hget(followers.LAST_SEEN_KEY, follower.openid)
-    pipe.hget(f"{followers.LAST_SEEN_KEY}:flushing", follower.openid)
-    times += [datetime.fromtimestamp(int(ts), UTC) for ts in pipe.execute() if ts]
-    return max(times)
-
-
 def answer_question(*, session: Session, question: Question, answer: str, staff: StaffUser,
                     now: datetime | None = None) -> Question:
-    """Record staff's answer; raises QuestionError when it was answered already and OutsideWindow when
-    WeChat would no longer deliver it (the question then stays open)."""
+    """Record staff's answer (an undelivered one may be answered again); raises QuestionError when it was
+    answered already and Undeliverable when WeChat would not deliver it now (the question then stays as
+    it was)."""
     if question.status is QuestionStatus.answered:
         raise QuestionError(f"question {question.id} was answered already")
     if not answer.strip():
         raise QuestionError("the answer is empty")
-    now = now or utcnow()
-    contact = last_contact(session=session, question=question)
-    if now - contact > WINDOW:
-        raise OutsideWindow(contact)
-    question.status, question.answer = QuestionStatus.answered, answer.strip()
-    question.answered_at, question.answered_by = now, staff.id
+    try:
+        allowance.check(get_redis(), question.follower.openid)
+    except allowance.Refused as exc:
+        raise Undeliverable(exc) from None
+    question.status, question.answer, question.undelivered_reason = QuestionStatus.answered, answer.strip(), None
+    question.answered_at, question.answered_by = now or utcnow(), staff.id
     session.flush()
     return question
+
+
+def mark_undelivered(*, session: Session, question: Question, reason: str) -> None:
+    """WeChat did not take staff's answer: the question is back with staff, with the answer and why."""
+    question.status, question.undelivered_reason = QuestionStatus.undelivered, reason[:300]
+    session.flush()
 
 
 def staff_message(question: Question) -> str:

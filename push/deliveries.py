@@ -140,14 +140,13 @@ class FollowerNow:
     state: str
     muted: bool
     muted_until: datetime | None
-    last_interaction_at: datetime | None
 
 
 def followers_now(*, session: Session, ids: list[int]) -> dict[int, FollowerNow]:
     """Followers' state at send time: they may have unfollowed or muted since launch."""
-    rows = session.execute(select(Follower.id, Follower.state, Follower.muted, Follower.muted_until,
-                                  Follower.last_interaction_at).where(Follower.id.in_(ids))).all()
-    return {r[0]: FollowerNow(str(r[1]), bool(r[2]), r[3], r[4]) for r in rows}
+    rows = session.execute(select(Follower.id, Follower.state, Follower.muted, Follower.muted_until)
+                           .where(Follower.id.in_(ids))).all()
+    return {r[0]: FollowerNow(str(r[1]), bool(r[2]), r[3]) for r in rows}
 
 
 def due_in(*, session: Session, campaign_id: int, now: datetime) -> float | None:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from wechatpy.exceptions import WeChatClientException
 
 from core.db import session_scope, utcnow
+from core.redis import get_redis
 from core.settings import Settings
 from push import content, deliveries, service
 from push.deliveries import Claimed, Outcome
@@ -29,7 +30,7 @@ from push.quiet import next_midnight, quiet_until
 from push.ratelimit import TokenBucket
 from push.templates import CampaignTemplate
 from subscriptions import service as followers
-from wechat import template_fields
+from wechat import allowance, template_fields
 from wechat.client import WeChatAPI
 from wechat.errors import BAD_TEMPLATE, BAD_TEMPLATE_VALUE, Action, action_for
 
@@ -38,7 +39,6 @@ D = DeliveryStatus
 INLINE_TRIES = 2  # a -1 is tried once more at once; after that the row waits (next_attempt_at)
 FLUSH_SECONDS = 0.25  # outcomes are written at least this often
 FLUSH_ROWS = 200
-WINDOW_HOURS = 48  # customer-service messages only within 48 h of the follower's last message
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,6 @@ def _check_followers(s: Session, batch: _Batch, claimed: list[Claimed],
     """Followers may have unfollowed or muted since launch: skip them now, at send time."""
     state = deliveries.followers_now(session=s, ids=[c.follower_id for c in claimed])
     to_send, skipped = [], []
-    window = now - timedelta(hours=WINDOW_HOURS)
     for c in claimed:
         f = state.get(c.follower_id)
         reason = None
@@ -141,8 +140,6 @@ def _check_followers(s: Session, batch: _Batch, claimed: list[Claimed],
             reason = "unfollowed"
         elif f.muted or (f.muted_until is not None and f.muted_until > now):
             reason = "muted"
-        elif batch.channel is Channel.custom and (f.last_interaction_at is None or f.last_interaction_at < window):
-            reason = "outside 48h window"
         if reason:
             skipped.append(Outcome(c.id, D.skipped, reason=reason))
         else:
@@ -212,16 +209,18 @@ def _flush(batch: _Batch, token: str, done: list[Outcome], *, renew: bool) -> bo
 def _send_one(batch: _Batch, job: Claimed, client: WeChatAPI) -> tuple[Outcome, Halt | None]:
     opts = batch.opts
     url = content.tracking_url(opts.base_url, opts.signing_key, job.id)
+    channel, note = batch.channel, None
     for attempt in range(1, INLINE_TRIES + 1):
         try:
-            if batch.channel is Channel.custom:
-                client.message.send_text(job.openid, batch.message.text(url))
-                msgid = None
-            else:
-                answer = client.send_template(openid=job.openid, template_id=batch.template_id,
-                                              data=batch.data, url=url, client_msg_id=job.client_msg_id)
-                msgid = answer.get("msgid")
-            return Outcome(job.id, D.sent, msgid=msgid, sent_at=utcnow()), None
+            if channel is Channel.custom:
+                try:
+                    allowance.send_text(client, get_redis(), job.openid, batch.message.text(url))
+                    return Outcome(job.id, D.sent, sent_at=utcnow()), None
+                except allowance.Refused as exc:  # the follower is reached by the other channel
+                    channel, note = Channel.template, f"no customer-service allowance ({exc.errcode}): sent as template"
+            answer = client.send_template(openid=job.openid, template_id=batch.template_id,
+                                          data=batch.data, url=url, client_msg_id=job.client_msg_id)
+            return Outcome(job.id, D.sent, reason=note, msgid=answer.get("msgid"), sent_at=utcnow()), None
         except WeChatClientException as exc:
             action = action_for(exc)
             if action in (Action.retry, Action.refresh_token) and attempt < INLINE_TRIES:
@@ -248,8 +247,6 @@ def _failure(batch: _Batch, job: Claimed, exc: WeChatClientException,
         return Outcome(job.id, D.failed, reason=reason, errcode=code), None
     if action is Action.stop_campaign:  # the same refusal would meet every recipient: staff must fix it
         return Outcome(job.id, D.pending, errcode=code), Halt(PauseReason.stopped, _stop_detail(batch, exc))
-    if action is Action.other_channel:
-        return Outcome(job.id, D.skipped, reason="outside 48h window", errcode=code), None
     return Outcome(job.id, D.failed, reason=f"errcode {code}", errcode=code), None
 
 

@@ -19,7 +19,7 @@ from push.schemas import TestSendResult
 from push.templates import CampaignTemplate
 from staff.models import StaffUser
 from subscriptions.segments import recipient_batches
-from wechat import template_fields
+from wechat import allowance, template_fields
 from wechat.client import get_client
 from wechat.errors import BAD_TEMPLATE_VALUE, action_for
 
@@ -121,8 +121,10 @@ def test_send(*, session: Session, campaign: Campaign, staff: StaffUser) -> Test
                 "touser": staff.openid, "msgtype": "text", "text": {"content": message.text(url)}})
             msgid = answer.get("msg_id")
         else:
-            client.message.send_text(staff.openid, "【测试】" + message.text(url))
+            allowance.send_text(client, get_redis(), staff.openid, "【测试】" + message.text(url))
             msgid = None
+    except allowance.Refused as exc:
+        raise NotReady(f"测试发送失败：{exc} 请先用本人微信向公众号发一条消息。") from exc
     except WeChatClientException as exc:
         refused = template_fields.refused_key(exc.errmsg) if exc.errcode == BAD_TEMPLATE_VALUE else None
         why = f"模板字段{template.label(refused)}的取值不符合微信要求" if refused else "测试发送失败"

@@ -93,7 +93,7 @@ async def _reply(msg: Inbound, budget: float, keep: int) -> tuple[str, str]:
     started = time.monotonic()
     r = get_autopipeline()
     try:
-        earlier = await dedupe.claim(r, msg.dedupe_key, msg.openid, int(time.time()), keep)
+        earlier = await dedupe.claim(r, msg, int(time.time()), keep)
     except redis.exceptions.RedisError:
         log.exception("dedupe unavailable; handling without it")
         r, earlier = None, None

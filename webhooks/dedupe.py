@@ -10,6 +10,8 @@ import time
 
 from core.autopipeline import AutoPipeline
 from subscriptions.service import LAST_SEEN_KEY
+from wechat import allowance
+from wechat.messages import Inbound
 
 PENDING = "\x00pending"
 TTL = 60  # at least: WeChat's last retry comes about 15 s after the first try
@@ -20,17 +22,25 @@ def keep_for(timestamp: int, now: int, max_skew: int) -> int:
     return max(TTL, timestamp + max_skew - now + 1)
 
 
-# Claim the message (or read what the first try left) and note the sender's activity, in one command.
+# Claim the message (or read what the first try left); the first try also notes what the follower did:
+# their last interaction (not WeChat's delivery receipts) and the customer-service allowance it opens.
 _CLAIM = """
-if ARGV[2] ~= '' then redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) end
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[4]) then return false end
-return redis.call('GET', KEYS[1])
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[4]) then return redis.call('GET', KEYS[1]) end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) end
+if ARGV[6] ~= '' then
+  redis.call('HSET', KEYS[3], ARGV[6], ARGV[3], ARGV[6] .. 'u', 0)
+  if redis.call('TTL', KEYS[3]) < tonumber(ARGV[7]) then redis.call('EXPIRE', KEYS[3], ARGV[7]) end
+end
+return false
 """
 
 
-async def claim(r: AutoPipeline, key: str, openid: str, at: int, ttl: int = TTL) -> str | None:
-    """Claim `key` for `ttl` seconds; None if claimed, else the stored reply (or PENDING)."""
-    return await r.execute("EVAL", _CLAIM, 2, f"wx:dedupe:{key}", LAST_SEEN_KEY, PENDING, openid, at, ttl)
+async def claim(r: AutoPipeline, msg: Inbound, at: int, ttl: int = TTL) -> str | None:
+    """Claim `msg` for `ttl` seconds; None if claimed, else the stored reply (or PENDING)."""
+    opens = allowance.opening(msg.kind, msg.event)
+    return await r.execute("EVAL", _CLAIM, 3, f"wx:dedupe:{msg.dedupe_key}", LAST_SEEN_KEY,
+                           allowance.key(msg.openid), PENDING, msg.openid, at, ttl,
+                           "1" if msg.from_follower else "", opens, allowance.ttl(opens) if opens else 0)
 
 
 def store(r: AutoPipeline, key: str, reply: str, ttl: int = TTL) -> None:

@@ -12,6 +12,7 @@ RECIPIENT_GONE = frozenset({43004, 40003})
 BAD_TEMPLATE = 40037
 BAD_TEMPLATE_VALUE = 47003  # "argument invalid! data.thing1.value invalid": the same value goes to everyone
 OUTSIDE_WINDOW = 45015
+OUT_OF_RESPONSES = 45047  # the customer-service allowance is used up (wechat/allowance.py)
 
 
 class Action(enum.StrEnum):
@@ -20,7 +21,7 @@ class Action(enum.StrEnum):
     pause_quota = "pause"        # daily quota used: wait for the reset
     drop_recipient = "drop"      # unfollowed or bad openid: never retry
     stop_campaign = "stop"       # configuration error staff must fix
-    other_channel = "channel"    # outside the 48 h window
+    other_channel = "channel"    # no customer-service message may go now: outside the window, or its allowance used
     fail = "fail"                # anything else: record and move on
 
 
@@ -36,6 +37,6 @@ def action_for(exc: WeChatClientException) -> Action:
         return Action.drop_recipient
     if code in (BAD_TEMPLATE, BAD_TEMPLATE_VALUE):
         return Action.stop_campaign
-    if code == OUTSIDE_WINDOW:
+    if code in (OUTSIDE_WINDOW, OUT_OF_RESPONSES):
         return Action.other_channel
     return Action.fail

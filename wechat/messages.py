@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 REPLY_BYTES = 2048  # WeChat's limit for a text message, in UTF-8 bytes
 MORE = "…"
+RECEIPTS = frozenset({"templatesendjobfinish", "masssendjobfinish"})  # WeChat's reports, not the follower's doing
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,11 @@ class Inbound:
     def route(self) -> str:
         """The routing-table key: 'text', 'image', …, or 'event.subscribe', 'event.click', …"""
         return f"event.{self.event}" if self.kind == "event" else self.kind
+
+    @property
+    def from_follower(self) -> bool:
+        """The follower's own message or event: what counts as their activity."""
+        return not (self.kind == "event" and self.event in RECEIPTS)
 
     @property
     def dedupe_key(self) -> str:

@@ -8,6 +8,7 @@ import redis
 from sqlalchemy import select, update
 
 from bot import service
+from bot.tasks import send_answer
 from bot.models import AskOutcome, Feedback, Question
 from core.db import session_scope, utcnow
 from policies import faq
@@ -15,7 +16,9 @@ from staff.models import AuditEntry, Role
 from subscriptions.models import Follower
 from subscriptions.service import LAST_SEEN_KEY
 from tests.bot.conftest import event, say, staff_headers
-from tests.conftest import TEST_REDIS_URL
+from tests import live
+from tests.conftest import TEST_REDIS_URL, clear_caches
+from wechat import allowance
 
 ME = "oStaff0001"
 
@@ -114,7 +117,7 @@ def test_answer_is_recorded_audited_and_queued_as_a_customer_service_message(cli
                     headers=staff_headers(client, Role.editor))
     assert r.status_code == 200 and r.json()["status"] == "answered" and r.json()["answered_by"]
     [(task, args)] = queued_tasks()
-    assert task == "wechat.send_text" and args[0] == ME and "请登录人社网上办事大厅申请。" in args[1]
+    assert task == "bot.send_answer" and args[0] == question and "请登录人社网上办事大厅申请。" in args[1]
     assert client.get("/api/questions", headers=staff_headers(client, Role.editor)).json() == []
     with session_scope() as session:
         assert session.scalars(select(AuditEntry.action).where(AuditEntry.action == "question.answer")).one()
@@ -139,29 +142,101 @@ def test_empty_or_too_long_answers_are_refused(client, question, answer, status)
     assert r.status_code == status and queued_tasks() == []
 
 
+def let_time_pass(seconds: int) -> None:
+    """The question, the follower's last interaction and their allowances, `seconds` older."""
+    then = utcnow() - timedelta(seconds=seconds)
+    with session_scope() as session:
+        session.execute(update(Question).values(created_at=then))
+        session.execute(update(Follower).values(last_interaction_at=then))
+    r = redis.Redis.from_url(TEST_REDIS_URL, decode_responses=True)
+    for key, fields in ((LAST_SEEN_KEY, [ME]), (allowance.key(ME), ["m", "e"])):
+        for field, at in r.hgetall(key).items():
+            if field in fields:
+                r.hset(key, field, int(at) - seconds)
+
+
+def answer(client, question, text="答复"):
+    return client.post(f"/api/questions/{question}/answer", json={"answer": text},
+                       headers=staff_headers(client, Role.editor))
+
+
+def status_of(client, question):
+    return client.get(f"/api/questions/{question}", headers=staff_headers(client, Role.editor)).json()["status"]
+
+
 def test_outside_48_hours_the_answer_is_refused_and_the_question_stays_open(client, question):
-    long_ago = utcnow() - timedelta(hours=49)
-    with session_scope() as session:
-        session.execute(update(Question).values(created_at=long_ago))
-        session.execute(update(Follower).values(last_interaction_at=long_ago))
-    redis.Redis.from_url(TEST_REDIS_URL).delete(LAST_SEEN_KEY)
-    r = client.post(f"/api/questions/{question}/answer", json={"answer": "迟到的答复"},
-                    headers=staff_headers(client, Role.editor))
-    assert r.status_code == 409 and "48 hours" in r.json()["detail"]
-    assert queued_tasks() == []
-    assert client.get(f"/api/questions/{question}", headers=staff_headers(client, Role.editor)).json()["status"] \
-        == "open"
+    let_time_pass(49 * 3600)
+    r = answer(client, question, "迟到的答复")
+    assert r.status_code == 409 and "48小时" in r.json()["detail"] and "45015" in r.json()["detail"]
+    assert queued_tasks() == [] and status_of(client, question) == "open"
 
 
-def test_a_recent_message_noted_only_in_redis_keeps_the_window_open(client, question):
-    long_ago = utcnow() - timedelta(hours=49)
-    with session_scope() as session:
-        session.execute(update(Question).values(created_at=long_ago))
-        session.execute(update(Follower).values(last_interaction_at=long_ago))
-    # the webhook noted a message a minute ago; the beat job has not written it to the database yet
-    r = client.post(f"/api/questions/{question}/answer", json={"answer": "答复"},
-                    headers=staff_headers(client, Role.editor))
-    assert r.status_code == 200
+def test_a_template_receipt_does_not_reopen_the_48_hours(client, question):
+    let_time_pass(49 * 3600)
+    event(client, ME, "TEMPLATESENDJOBFINISH")
+    assert answer(client, question).status_code == 409
+    assert status_of(client, question) == "open"
+
+
+def test_a_menu_click_allows_an_answer_for_a_minute_not_48_hours(client, question):
+    let_time_pass(49 * 3600)
+    event(client, ME, "CLICK", "HELP")
+    let_time_pass(61)
+    assert answer(client, question).status_code == 409
+    event(client, ME, "CLICK", "HELP")
+    assert answer(client, question).status_code == 200
+
+
+def test_when_the_followers_allowance_is_used_the_answer_is_refused_and_says_so(client, question):
+    r = redis.Redis.from_url(TEST_REDIS_URL, decode_responses=True)
+    for _ in range(allowance.MESSAGE_COUNT):  # five messages since the question: late answers, say
+        allowance.take(r, ME)
+    refused = answer(client, question)
+    assert refused.status_code == 409 and "45047" in refused.json()["detail"] and "额度已用完" in refused.json()["detail"]
+    assert queued_tasks() == [] and status_of(client, question) == "open"
+    say(client, ME, "还在吗？")  # the follower's next message starts a fresh allowance
+    assert answer(client, question).status_code == 200
+
+
+@pytest.fixture
+def sandbox(client, app_env, monkeypatch):
+    with live.sandbox(app_env) as (base, state):
+        monkeypatch.setenv("WECHAT_API_BASE", base)
+        clear_caches()
+        yield state
+
+
+def run_queued_answers() -> None:
+    for task, args in queued_tasks():
+        assert task == "bot.send_answer"
+        send_answer.apply(args=args)
+    redis.Redis.from_url(TEST_REDIS_URL).delete("celery")
+
+
+def test_the_answer_reaches_the_follower(client, question, sandbox):
+    assert answer(client, question, "请登录人社网上办事大厅申请。").status_code == 200
+    run_queued_answers()
+    [sent] = sandbox.sent(touser=ME)
+    assert sent["kind"] == "custom" and "请登录人社网上办事大厅申请。" in sent["text"]
+    assert status_of(client, question) == "answered"
+
+
+def test_an_answer_wechat_refuses_is_marked_undelivered_and_kept(client, question, sandbox):
+    sandbox.note_activity(ME, "text")
+    sandbox.allowances[(ME, "message")].left = 0  # five sent from WeChat's own customer-service tools
+    assert answer(client, question, "请登录人社网上办事大厅申请。").status_code == 200
+    run_queued_answers()
+    assert sandbox.sent(touser=ME) == []
+    editor = staff_headers(client, Role.editor)
+    [listed] = client.get("/api/questions", params={"status": "undelivered"}, headers=editor).json()
+    assert listed["id"] == question and listed["answer"] == "请登录人社网上办事大厅申请。"
+    assert "45047" in listed["undelivered_reason"]
+    assert answer(client, question).status_code == 409  # WeChat's word stands until the follower writes
+    say(client, ME, "还在吗？")
+    sandbox.note_activity(ME, "text")
+    assert answer(client, question, "请登录人社网上办事大厅申请。").status_code == 200
+    run_queued_answers()
+    assert len(sandbox.sent(touser=ME)) == 1 and status_of(client, question) == "answered"
 
 
 def test_answer_and_add_to_faq_in_one_call(client, question):

@@ -20,6 +20,7 @@ from subscriptions.models import (
     WeChatTag,
 )
 from tests import live
+from tests.bot.conftest import say
 from tests.conftest import clear_caches
 from tests.push.conftest import make_followers, make_park, make_policy, make_staff
 
@@ -104,11 +105,20 @@ def _approved(client, headers, ids, **body) -> int:
 @pytest.mark.parametrize(("channel", "kind"), [("custom", "custom"), ("mass_tag", "preview")])
 def test_the_test_send_goes_by_the_campaigns_own_channel(world, channel, kind):
     client, headers, ids, state = world
+    say(client, "oStaffAuthor001", "你好")  # a customer-service message needs the author's own message first
     cid = _create(client, headers, ids, channel=channel)
     sent = _post(client, headers, "author", cid, "test-send")
     assert sent.status_code == 200, sent.text
     [message] = state.sent(touser="oStaffAuthor001")
     assert message["kind"] == kind and f"/p/{ids['policy']}" in message["text"]
+
+
+def test_a_customer_service_test_send_without_an_allowance_says_why(world):
+    client, headers, ids, state = world
+    cid = _create(client, headers, ids, channel="custom")
+    refused = _post(client, headers, "author", cid, "test-send")
+    assert refused.status_code == 422 and "45015" in refused.json()["detail"]["message"]
+    assert state.sent(touser="oStaffAuthor001") == []
 
 
 def test_a_test_send_wechat_refuses_is_reported_and_does_not_count(world):

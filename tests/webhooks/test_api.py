@@ -11,6 +11,7 @@ from subscriptions.models import FollowerState
 from subscriptions.service import LAST_SEEN_KEY
 from tests.conftest import TEST_REDIS_URL
 from tests.webhooks import wx
+from wechat import allowance
 from wechat.messages import Answer
 from webhooks import routing
 from webhooks.protocol import parse_xml
@@ -235,3 +236,44 @@ def test_rejections_are_counted_in_metrics(client):
 def test_healthz_reports_each_dependency(client):
     r = client.get("/healthz")
     assert r.status_code == 200 and r.json()["checks"] == {"database": "ok", "redis": "ok", "broker": "ok"}
+
+
+@pytest.mark.parametrize("receipt", [
+    {"Event": "TEMPLATESENDJOBFINISH", "MsgID": "1000000001", "Status": "success"},
+    {"Event": "MASSSENDJOBFINISH", "MsgID": "1000000002", "Status": "send success", "TotalCount": "2"},
+])
+def test_delivery_receipts_are_not_the_followers_activity(client, receipt):
+    post(client, wx.message("oReceipt01", kind="event", **receipt))
+    r = redis.Redis.from_url(TEST_REDIS_URL, decode_responses=True)
+    assert r.hget(LAST_SEEN_KEY, "oReceipt01") is None
+    with pytest.raises(allowance.Refused) as refused:
+        allowance.take(r, "oReceipt01")
+    assert refused.value.errcode == 45015
+
+
+@pytest.mark.parametrize(("fields", "count"), [
+    ({"kind": "text", "Content": "你好"}, allowance.MESSAGE_COUNT),
+    ({"kind": "event", "Event": "CLICK", "EventKey": "HELP"}, allowance.EVENT_COUNT),
+    ({"kind": "event", "Event": "subscribe"}, allowance.EVENT_COUNT),
+    ({"kind": "event", "Event": "SCAN", "EventKey": "park-gx"}, allowance.EVENT_COUNT),
+    ({"kind": "event", "Event": "VIEW", "EventKey": "https://e.gov.cn"}, 0),
+])
+def test_what_the_follower_does_opens_its_customer_service_allowance(client, fields, count):
+    post(client, wx.message("oAllow0001", **fields))
+    r = redis.Redis.from_url(TEST_REDIS_URL, decode_responses=True)
+    for _ in range(count):
+        allowance.take(r, "oAllow0001")
+    with pytest.raises(allowance.Refused) as refused:
+        allowance.take(r, "oAllow0001")
+    assert refused.value.errcode == (45047 if count else 45015)
+
+
+def test_a_retried_message_does_not_start_its_allowance_again(client):
+    query, xml = wx.signed_query(), wx.message("oAllow0002", msg_id=5150, Content="你好")
+    post(client, xml, query)
+    r = redis.Redis.from_url(TEST_REDIS_URL, decode_responses=True)
+    for _ in range(allowance.MESSAGE_COUNT):
+        allowance.take(r, "oAllow0002")
+    post(client, xml, query)  # WeChat's retry of the same message
+    with pytest.raises(allowance.Refused):
+        allowance.take(r, "oAllow0002")

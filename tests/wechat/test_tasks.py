@@ -7,6 +7,7 @@ import redis
 
 from tests import live
 from tests.conftest import TEST_REDIS_URL, TEST_WECHAT
+from wechat import allowance
 from wechat.tasks import send_text
 
 pytestmark = pytest.mark.slow
@@ -41,8 +42,27 @@ def custom_messages(state, openid):
     return [r for r in state.records if r["kind"] == "custom" and r["touser"] == openid]
 
 
+def wrote(*openids):
+    """What the webhook notes when these followers send a message: their 48-hour allowance opens."""
+    r = redis.Redis.from_url(TEST_REDIS_URL)
+    for openid in openids:
+        r.hset(allowance.key(openid), mapping={"m": int(time.time()), "mu": 0})
+
+
+def test_late_answers_stop_when_the_allowance_is_used(sandbox_state):
+    wrote("oMany000001")
+    for n in range(allowance.MESSAGE_COUNT + 2):
+        send_text.delay("oMany000001", f"答复{n}")
+    send_text.delay("oNever00001", "从未发过消息")
+    assert wait_for(lambda: len(custom_messages(sandbox_state, "oMany000001")) == allowance.MESSAGE_COUNT)
+    time.sleep(1)
+    assert len(custom_messages(sandbox_state, "oMany000001")) == allowance.MESSAGE_COUNT
+    assert custom_messages(sandbox_state, "oNever00001") == []
+
+
 def test_worker_sends_the_late_answer(sandbox_state):
     state = sandbox_state
+    wrote("oLate000001")
     send_text.delay("oLate000001", "稍后的答复")
     assert wait_for(lambda: custom_messages(state, "oLate000001"))
     assert custom_messages(state, "oLate000001")[0]["text"] == "稍后的答复"
@@ -51,6 +71,7 @@ def test_worker_sends_the_late_answer(sandbox_state):
 def test_worker_retries_while_wechat_is_busy(sandbox_state):
     state = sandbox_state
     state.knobs.error_rate = 1.0  # every send answered -1 until each message has failed once
+    wrote(*(f"oBusy{i:06d}" for i in range(5)))
     for i in range(5):
         send_text.delay(f"oBusy{i:06d}", "x")
     assert wait_for(lambda: state.stats["errors_injected"] >= 5)
@@ -62,6 +83,7 @@ def test_worker_retries_while_wechat_is_busy(sandbox_state):
 def test_worker_gives_up_on_an_unfollowed_recipient(sandbox_state):
     state = sandbox_state
     state.knobs.unfollowed = {"oGone000001"}
+    wrote("oGone000001", "oHere000001")
     send_text.delay("oGone000001", "x")
     send_text.delay("oHere000001", "y")
     assert wait_for(lambda: custom_messages(state, "oHere000001"))
@@ -79,6 +101,7 @@ def test_task_outcomes_are_counted_for_metrics(sandbox_state):
         return [s for family in text_string_to_metric_families(generate_latest().decode())
                 for s in family.samples if s.name == name]
 
+    wrote("oCount00001")
     send_text.delay("oCount00001", "x")
     assert wait_for(lambda: custom_messages(sandbox_state, "oCount00001"))
     assert wait_for(lambda: any(s.labels == {"task": "wechat.send_text", "outcome": "success"} and s.value >= 1
