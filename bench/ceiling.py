@@ -15,3 +15,10 @@ async def wechat(request: Request) -> Response:
 @app.get("/healthz")
 async def healthz() -> dict:
     return {"status": "ok"}
+
+
+@app.post("/s/{token}")
+async def survey_page(token: str, request: Request) -> Response:
+    """bench/surveys.py's ceiling: read a form page, answer as the survey form does (303 to the next page)."""
+    await request.form()
+    return Response(status_code=303, headers={"Location": f"/s/{token}"})

@@ -94,7 +94,7 @@ def workbook_bytes(*, session: Session, survey: Survey, masked: bool) -> bytes:
             xlsx.append(summary, ["平均值", item["mean"], "中位数", item["median"]])
         if item.get("nps"):
             xlsx.append(summary, ["NPS", item["nps"]["nps"]])
-        for term, count in item.get("terms", []):
+        for term, count in item.get("terms", {}).get("top", []):
             xlsx.append(summary, [_text(term, text), count])
     out = io.BytesIO()
     book.save(out)
