@@ -30,6 +30,7 @@ ROLE_LABELS = {Role.admin: "管理员", Role.editor: "编辑", Role.reviewer: "�
 NAVIGATION = [
     ("工作台", "/console/", READERS),
     ("推送", "/console/campaigns", READERS),
+    ("问卷", "/console/surveys", READERS),
     ("管理·员工账号", "/console/admin/users", ADMINS),
     ("我的账号", "/console/account", READERS),
 ]

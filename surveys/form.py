@@ -55,6 +55,16 @@ def _render(request: Request, survey: Survey, token: str, answers: dict[str, Any
         "kind": _kind}, status_code=422 if errors else 200)
 
 
+def preview(request: Request, definition: dict[str, Any], survey: Survey) -> HTMLResponse:
+    """Every page's questions at once, read-only and numbered as the form numbers them (the console's
+    phone preview)."""
+    parsed = parse_definition(definition)
+    numbered = enumerate((q for _, q in parsed.questions()), 1)
+    pages = [(page, [next(numbered) for _ in page.elements]) for page in parsed.pages]
+    return templates.TemplateResponse(request, "preview.html", {
+        "weui": WEUI, "survey": survey, "pages": pages, "values": {}, "errors": {}, "kind": _kind})
+
+
 def _kind(question) -> str:
     if isinstance(question, Rating):
         return "rating"
