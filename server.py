@@ -13,6 +13,7 @@ from bot import api as bot_api
 from console import accounts as console_accounts
 from console import assets as console_assets
 from console import auth as console_auth
+from console import bindings as console_bindings
 from console import campaigns as console_campaigns
 from console import surveys as console_surveys
 from console import dashboard as console_dashboard
@@ -36,7 +37,8 @@ from webhooks import api as webhook_api
 
 ROUTERS = [webhook_api.router, ops_api.router, policy_pages.router, push_api.public,
            console_assets.docs, console_auth.router, console_dashboard.router, console_campaigns.router,
-           console_surveys.router, survey_form.router, console_accounts.router, survey_feedback.public]
+           console_surveys.router, console_bindings.router, survey_form.router, console_accounts.router,
+           survey_feedback.public]
 # the staff API: every route documents the shared refusals (core.problems)
 STAFF_ROUTERS = [staff_api.router, staff_uploads.router, subscriptions_api.router, verification_api.router,
                  bot_api.router, policies_api.router, push_api.router, surveys_api.router,

@@ -19,6 +19,7 @@ EDITORS = frozenset({Role.admin, Role.editor})
 REVIEWERS = frozenset({Role.admin, Role.reviewer})
 ADMINS = frozenset({Role.admin})
 FULL_VIEW = EDITORS  # everyone else sees contacts and credit codes masked
+SUBSCRIPTION_READERS = frozenset({Role.admin, Role.editor, Role.analyst})  # reviewers only approve campaigns
 
 
 @dataclass(frozen=True, slots=True)

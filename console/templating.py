@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
 from console import sessions
-from console.deps import ADMINS, READERS, Staff
+from console.deps import ADMINS, READERS, SUBSCRIPTION_READERS, Staff
 from staff.models import Role
 
 HERE = Path(__file__).resolve().parent
@@ -31,6 +31,7 @@ NAVIGATION = [
     ("工作台", "/console/", READERS),
     ("推送", "/console/campaigns", READERS),
     ("问卷", "/console/surveys", READERS),
+    ("绑定核验", "/console/bindings", SUBSCRIPTION_READERS),
     ("管理·员工账号", "/console/admin/users", ADMINS),
     ("我的账号", "/console/account", READERS),
 ]
