@@ -172,7 +172,7 @@ def test_open_shows_the_live_rate_then_results_with_charts_and_the_export(client
     assert r.status_code == 303 and status_of(survey_id) is S.open
     with session_scope() as s:
         survey = s.get(Survey, survey_id)
-        for answers in ({"know": "yes", "need": ["融资"], "score": 5, "advice": None},
+        for answers in ({"know": "yes", "need": ["融资"], "score": 5, "advice": "审批太慢"},
                         {"know": "yes", "need": ["融资"], "score": 4, "advice": None}, {"know": "no"}):
             _respond(s, survey, make_follower(s), answers)
     rate = client.get(f"/console/surveys/{survey_id}/rate", headers={"HX-Request": "true"}).text
@@ -184,6 +184,7 @@ def test_open_shows_the_live_rate_then_results_with_charts_and_the_export(client
     assert know["values"] == [2, 1]
     assert any(c.get("labels") == ["1", "2", "3", "4", "5"] and c["values"] == [0, 0, 0, 1, 1] for c in charts)
     assert 'data-testid="total">3<' in page and "平均 4.5" in page
+    assert "审批 1" in re.search(r'data-testid="terms-advice">(.*?)</p>', page, re.S).group(1)
     xlsx = client.get(f"/console/surveys/{survey_id}/export.xlsx")
     assert load_workbook(io.BytesIO(xlsx.content)).sheetnames[0] == "答卷"
     r = client.post(f"/console/surveys/{survey_id}/close", data={"csrf_token": csrf_of(page)}, follow_redirects=False)
