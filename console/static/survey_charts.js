@@ -10,7 +10,7 @@
       series = d.series.map(function (s) { return {name: s.name, type: "bar", stack: "all", data: s.values}; });
     } else {
       var data = d.nps ? d.values.map(function (v, i) { return {value: v, itemStyle: {color: npsColour(d.labels[i])}}; }) : d.values;
-      series = [{name: d.axis || "人数", type: d.kind === "line" ? "line" : "bar", data: data, label: {show: d.kind !== "line", position: "top"}}];
+      series = [{name: d.axis || "人数", type: d.kind === "line" ? "line" : "bar", data: data, barMaxWidth: 64, label: {show: d.kind !== "line", position: "top"}}];
     }
     echarts.init(el).setOption({
       animation: animate,

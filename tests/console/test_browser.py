@@ -7,6 +7,7 @@ it); Playwright's own browser download is not used. Without them these tests fai
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,9 +16,12 @@ from playwright.sync_api import expect, sync_playwright
 
 from core.db import session_scope
 from staff.models import Role
+from surveys import respond
+from surveys.models import Survey
 from tests import live
 from tests.console.conftest import PASSWORD, make_staff
 from tests.push.conftest import make_followers, make_park, make_policy
+from tests.surveys.conftest import make_follower
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -103,4 +107,65 @@ def test_docs_draw_swagger_ui_from_the_vendored_assets(page, tmp_path):
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("PolicyPush")
     expect(page.locator(".opblock").first).to_be_visible()
     page.screenshot(path=tmp_path / "docs.png")
+    assert_all_local(page.requested)
+
+
+SURVEY = {"pages": [{"name": "p1", "elements": [
+    {"type": "radiogroup", "name": "speed", "title": "您对政策兑现速度满意吗？", "isRequired": True,
+     "choices": [{"value": "yes", "text": "满意"}, {"value": "no", "text": "不满意"}]},
+    {"type": "rating", "name": "nps", "title": "您向同行推荐本平台的可能性", "rateMin": 0, "rateMax": 10}]}]}
+
+
+def test_a_survey_is_built_reviewed_answered_in_the_form_and_its_chart_shows_the_answer(page, browser, base_url,
+                                                                                        tmp_path):
+    editor, reviewer = make_staff(Role.editor), make_staff(Role.reviewer)
+    sign_in(page, editor)
+    page.get_by_role("link", name="问卷", exact=True).click()
+    page.get_by_role("link", name="新建问卷").click()
+    page.get_by_label("标题").fill("政策兑现满意度调查")
+    page.get_by_label("截止时间（北京时间）").fill("2030-05-01T18:00")
+    page.get_by_label("问卷定义（SurveyJS JSON）").fill('{"pages": [{"name": "p1", "elements": [{"type": "slider"}]}]}')
+    page.get_by_role("button", name="保存草稿").click()
+    expect(page.get_by_test_id("definition-problems")).to_contain_text("不支持的题型")
+    page.screenshot(path=tmp_path / "survey-form-errors.png", full_page=True)
+    page.get_by_label("问卷定义（SurveyJS JSON）").fill(json.dumps(SURVEY, ensure_ascii=False))
+    page.get_by_role("button", name="保存草稿").click()
+    expect(page.get_by_text("问卷草稿已保存")).to_be_visible()
+    phone = page.frame_locator("iframe[title='问卷手机预览']")
+    expect(phone.get_by_text("1. 您对政策兑现速度满意吗？")).to_be_visible()
+    page.get_by_role("button", name="提交审核").click()
+    expect(page.get_by_test_id("status")).to_have_text("待审核")
+    survey_id = int(page.url.rsplit("/", 1)[1])
+
+    sign_in(page, reviewer)
+    page.goto(f"/console/surveys/{survey_id}")
+    expect(page.get_by_test_id("pinned-definition")).to_contain_text("您对政策兑现速度满意吗？")
+    page.screenshot(path=tmp_path / "survey-review.png", full_page=True)
+    page.get_by_role("button", name="审核通过").click()
+    expect(page.get_by_test_id("status")).to_have_text("已通过")
+
+    sign_in(page, editor)
+    page.goto(f"/console/surveys/{survey_id}")
+    page.get_by_role("button", name="开始收集").click()
+    expect(page.get_by_test_id("status")).to_have_text("收集中")
+
+    with session_scope() as s:
+        survey = s.get(Survey, survey_id)
+        token = respond.recipient(session=s, survey=survey, follower=make_follower(s)).token
+    phone_page = browser.new_context(base_url=base_url, viewport={"width": 375, "height": 667}).new_page()
+    phone_page.goto(f"/s/{token}")
+    phone_page.get_by_text("满意", exact=True).click()
+    phone_page.get_by_text("9", exact=True).click()
+    phone_page.screenshot(path=tmp_path / "survey-phone.png", full_page=True)
+    phone_page.get_by_role("button", name="下一页").click()
+    expect(phone_page.get_by_text("感谢")).to_be_visible()
+
+    expect(page.get_by_test_id("responses")).to_have_text("1", timeout=10_000)  # the rate polls itself
+    page.goto(f"/console/surveys/{survey_id}/results?animation=0")
+    chart = page.locator("#result-speed [data-survey-chart]")
+    expect(chart.locator("canvas")).to_be_visible()
+    drawn = chart.evaluate("el => echarts.getInstanceByDom(el).getOption().series[0].data")
+    assert drawn == [1, 0]
+    expect(page.locator("#result-nps")).to_contain_text("NPS 100.0")
+    page.screenshot(path=tmp_path / "survey-results.png", full_page=True)
     assert_all_local(page.requested)
