@@ -49,7 +49,9 @@ def list_campaigns(*, session: Session, status: CampaignStatus | None = None, li
     return list(session.scalars(query))
 
 
-def _check_refs(session: Session, values: dict[str, Any]) -> None:
+def check_refs(session: Session, values: dict[str, Any]) -> None:
+    """NotReady unless the policy and segment named in `values` exist and an inline filter parses
+    (surveys check their audience with it too)."""
     if values.get("policy_id") is not None and session.get(Policy, values["policy_id"]) is None:
         raise NotReady(f"policy {values['policy_id']} does not exist / 政策不存在")
     if values.get("segment_id") is not None and session.get(Segment, values["segment_id"]) is None:
@@ -63,7 +65,7 @@ def _check_refs(session: Session, values: dict[str, Any]) -> None:
 
 def create(*, session: Session, campaign_in: CampaignCreate, author: StaffUser) -> Campaign:
     values = campaign_in.model_dump(exclude_unset=True)
-    _check_refs(session, values)
+    check_refs(session, values)
     if values.get("channel") is None:
         values.pop("channel", None)
     if campaign_in.kind is CampaignKind.notice:
@@ -86,7 +88,7 @@ def update_campaign(*, session: Session, campaign: Campaign, campaign_in: Campai
         values.setdefault("segment_filter", None)
     if values.get("segment_filter") is not None:
         values.setdefault("segment_id", None)
-    _check_refs(session, values)
+    check_refs(session, values)
     changed = [k for k, v in values.items() if getattr(campaign, k) != v]
     for key in changed:
         setattr(campaign, key, values[key])

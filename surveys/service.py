@@ -13,11 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
-from policies.models import Policy
 from push.exceptions import NotAllowed, NotReady, WrongState
+from push.service import check_refs
 from staff.models import Role, StaffUser
-from subscriptions import segments
-from subscriptions.models import Segment
 from surveys import definition as definitions
 from surveys import quotas
 from surveys.models import Survey, SurveyResponse, SurveyStatus
@@ -47,15 +45,7 @@ def list_surveys(*, session: Session, status: SurveyStatus | None = None, limit:
 
 
 def _check(session: Session, values: dict[str, Any]) -> None:
-    if values.get("policy_id") is not None and session.get(Policy, values["policy_id"]) is None:
-        raise NotReady(f"政策 {values['policy_id']} 不存在")
-    if values.get("segment_id") is not None and session.get(Segment, values["segment_id"]) is None:
-        raise NotReady(f"人群 {values['segment_id']} 不存在")
-    if values.get("segment_filter") is not None:
-        try:
-            segments.parse_filter(session=session, filter=values["segment_filter"])
-        except segments.SegmentFilterError as exc:
-            raise NotReady(f"人群条件：{exc}", exc.errors) from None
+    check_refs(session, values)
     if "definition" in values:
         try:
             parsed = definitions.parse(values["definition"])
