@@ -24,7 +24,7 @@ from staff.models import StaffUser
 from staff.service import audit
 from subscriptions import service as subscriptions
 from surveys import definition as definitions
-from surveys import export, results, service
+from surveys import export, feedback, results, service
 from surveys import form as survey_form
 from surveys.api import MAX_DEFINITION_BYTES, XLSX
 from surveys.models import Survey, SurveyRecipient, SurveyStatus
@@ -281,6 +281,8 @@ def _detail_page(request: Request, session: Session, staff: Staff, survey: Surve
     reviewer = session.get(StaffUser, survey.approved_by_id) if survey.approved_by_id else None
     context = {"author": author.username if author else "", "reviewer": reviewer.username if reviewer else "",
                "refusal": refusal, "definition_json": _pretty(survey.definition),
+               "feedback": feedback.published(session=session, survey_id=survey.id),
+               "feedback_path": feedback.page_path(survey.id),
                "problems": service.problems(session=session, survey=survey) if survey.status is S.draft else [],
                "can_edit": staff.can(EDITORS) and survey.status in service.EDITABLE,
                "can_act": staff.can(EDITORS),

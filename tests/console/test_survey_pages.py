@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from core.db import session_scope, utcnow
 from staff.models import Role
 from staff.service import get_by_username
-from surveys import service
+from surveys import feedback, service
 from surveys.models import Survey, SurveyStatus
 from surveys.schemas import SurveyCreate
 from tests.console.conftest import csrf_of, sign_in
@@ -187,6 +187,12 @@ def test_open_shows_the_live_rate_then_results_with_charts_and_the_export(client
     assert "审批 1" in re.search(r'data-testid="terms-advice">(.*?)</p>', page, re.S).group(1)
     xlsx = client.get(f"/console/surveys/{survey_id}/export.xlsx")
     assert load_workbook(io.BytesIO(xlsx.content)).sheetnames[0] == "答卷"
+    assert "采纳情况</th><td>尚未发布" in client.get(f"/console/surveys/{survey_id}").text
+    with session_scope() as s:
+        survey = s.get(Survey, survey_id)
+        feedback.write(session=s, survey=survey, adopted="简化兑现流程", not_adopted="")
+        feedback.publish(session=s, survey=survey)
+    assert f'<a href="/s/feedback/{survey_id}">已于' in client.get(f"/console/surveys/{survey_id}").text
     r = client.post(f"/console/surveys/{survey_id}/close", data={"csrf_token": csrf_of(page)}, follow_redirects=False)
     assert r.status_code == 303 and status_of(survey_id) is S.closed
     assert "hx-trigger" not in client.get(f"/console/surveys/{survey_id}/rate").text
