@@ -17,6 +17,8 @@ from console import bindings as console_bindings
 from console import campaigns as console_campaigns
 from console import surveys as console_surveys
 from console import dashboard as console_dashboard
+from console import knowledge as console_knowledge
+from console import questions as console_questions
 from console.errors import console_http_errors
 from core import logging as structured_logging
 from core import migrate, problems
@@ -38,7 +40,7 @@ from webhooks import api as webhook_api
 ROUTERS = [webhook_api.router, ops_api.router, policy_pages.router, push_api.public,
            console_assets.docs, console_auth.router, console_dashboard.router, console_campaigns.router,
            console_surveys.router, console_bindings.router, survey_form.router, console_accounts.router,
-           survey_feedback.public]
+           survey_feedback.public, console_knowledge.router, console_questions.router]
 # the staff API: every route documents the shared refusals (core.problems)
 STAFF_ROUTERS = [staff_api.router, staff_uploads.router, subscriptions_api.router, verification_api.router,
                  bot_api.router, policies_api.router, push_api.router, surveys_api.router,

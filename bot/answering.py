@@ -3,7 +3,7 @@ to staff (with related entries to read meanwhile) when nothing is close or the f
 topic word gets its entries to choose from, a message that asks nothing the help."""
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from bot import dialogs, memory, menu, service
@@ -24,34 +24,60 @@ WHICH_ASPECT = "您想了解哪方面？请回复序号查看："
 NOT_A_QUESTION_CHARS = 4
 
 
-def answer_question(openid: str, question: str) -> str:
-    """The reply to a question typed in the chat: a topic's entries to choose from, one answer, a numbered list
-    of close candidates, the help for a message that asks nothing, or a person when nothing is close."""
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the chat makes of a message, before acting on it. `kind`: "topic" (a topic's entries to choose
+    from), "answer" (one), "choices" (close candidates), "help" (the message asks nothing) or "hand_over"
+    (`offered` then holds the related entries to read meanwhile); `found` the candidates weighed."""
+
+    kind: str
+    found: list[Candidate]
+    offered: list[Candidate]
+    reply: str
+
+
+def decide(question: str) -> Decision:
+    """The chat's decision and reply; acts on nothing (the console's 试一试 shows it as it is)."""
     topic, total = on_topic(question)
     if topic:
         more = f"（共{total}条，这里列出{len(topic)}条；也可以直接输入更具体的问题。）" if total > len(topic) else ""
-        return _offer(openid, question, topic, format_choices(topic, head=WHICH_ASPECT) + more)
+        return Decision("topic", topic, topic, format_choices(topic, head=WHICH_ASPECT) + more)
     found = find_answers(question, k=3)
     close = choose(found)
     if not close:
         if len(bot_text.normalize(question)) <= NOT_A_QUESTION_CHARS and not knows(question):
-            return menu.HELP
-        queued = _queue(openid, question, HandoverReason.low_confidence)
+            return Decision("help", found, [], menu.HELP)
         related = [c for c in found if c.confidence >= get_settings().answer_list_floor]
-        if not related:
-            return NO_ANSWER + HANDED_OVER
-        return dialogs.begin(openid, CHOICE, step="pick",
-                             reply=f"{NO_ANSWER}{HANDED_OVER}\n\n{format_choices(related, head=WHILE_WAITING)}",
-                             data={"question": question, "options": [_option(c) for c in related], "queued": queued})
+        reply = f"{NO_ANSWER}{HANDED_OVER}\n\n{format_choices(related, head=WHILE_WAITING)}" if related \
+            else NO_ANSWER + HANDED_OVER
+        return Decision("hand_over", found, related, reply)
     if len(close) == 1 and close[0].confidence >= get_settings().answer_confidence:
-        best = close[0]
+        return Decision("answer", found, close, format_answer(close[0]))
+    return Decision("choices", found, close, format_choices(close))
+
+
+def answer_question(openid: str, question: str) -> str:
+    """The reply to a question typed in the chat: a topic's entries to choose from, one answer, a numbered list
+    of close candidates, the help for a message that asks nothing, or a person when nothing is close."""
+    decision = decide(question)
+    if decision.kind == "help":
+        return decision.reply
+    if decision.kind == "hand_over":
+        queued = _queue(openid, question, HandoverReason.low_confidence)
+        if not decision.offered:
+            return decision.reply
+        return dialogs.begin(openid, CHOICE, step="pick", reply=decision.reply,
+                             data={"question": question, "options": [_option(c) for c in decision.offered],
+                                   "queued": queued})
+    if decision.kind == "answer":
+        best = decision.offered[0]
         with session_scope() as session:
             asked = service.log_ask(session=session, text=question, outcome=AskOutcome.answered,
                                     answer_kind=best.kind, answer_id=best.id, confidence=best.confidence)
         memory.remember_question(openid, text=question, asked_id=asked.id)
         memory.remember_answer(openid, question=question, kind=best.kind, answer_id=best.id)
-        return format_answer(best)
-    return _offer(openid, question, close, format_choices(close))
+        return decision.reply
+    return _offer(openid, question, decision.offered, decision.reply)
 
 
 def _offer(openid: str, question: str, options: list[Candidate], reply: str) -> str:

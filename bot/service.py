@@ -137,13 +137,17 @@ def get_question(*, session: Session, question_id: int) -> Question | None:
 
 
 def list_questions(*, session: Session, status: QuestionStatus | None = QuestionStatus.open,
-                   limit: int = 50, before_id: int | None = None) -> list[Question]:
-    """Newest first, a page at a time (`before_id` is the last id of the previous page)."""
-    stmt = select(Question).order_by(Question.id.desc()).limit(limit)
+                   limit: int = 50, before_id: int | None = None, after_id: int | None = None,
+                   oldest_first: bool = False) -> list[Question]:
+    """Newest first (or oldest first, the order staff work the queue in), a page at a time: `before_id`
+    or `after_id` is the last id of the previous page."""
+    stmt = select(Question).order_by(Question.id if oldest_first else Question.id.desc()).limit(limit)
     if status is not None:
         stmt = stmt.where(Question.status == status)
     if before_id is not None:
         stmt = stmt.where(Question.id < before_id)
+    if after_id is not None:
+        stmt = stmt.where(Question.id > after_id)
     return list(session.scalars(stmt))
 
 

@@ -18,6 +18,7 @@ READERS = frozenset(Role)
 EDITORS = frozenset({Role.admin, Role.editor})
 REVIEWERS = frozenset({Role.admin, Role.reviewer})
 ADMINS = frozenset({Role.admin})
+QUESTION_READERS = frozenset({Role.admin, Role.editor, Role.analyst})  # as the questions API: not reviewers
 FULL_VIEW = EDITORS  # everyone else sees contacts and credit codes masked
 SUBSCRIPTION_READERS = frozenset({Role.admin, Role.editor, Role.analyst})  # reviewers only approve campaigns
 

@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
 from console import sessions
-from console.deps import ADMINS, READERS, SUBSCRIPTION_READERS, Staff
+from console.deps import ADMINS, QUESTION_READERS, READERS, SUBSCRIPTION_READERS, Staff
 from staff.models import Role
 
 HERE = Path(__file__).resolve().parent
@@ -29,6 +29,8 @@ ROLE_LABELS = {Role.admin: "管理员", Role.editor: "编辑", Role.reviewer: "�
 # (label, path, roles that see it)
 NAVIGATION = [
     ("工作台", "/console/", READERS),
+    ("知识库", "/console/knowledge", READERS),
+    ("人工咨询", "/console/questions", QUESTION_READERS),
     ("推送", "/console/campaigns", READERS),
     ("问卷", "/console/surveys", READERS),
     ("绑定核验", "/console/bindings", SUBSCRIPTION_READERS),

@@ -28,8 +28,9 @@ def get_by_question(*, session: Session, question: str) -> FaqEntry | None:
 
 
 def search(*, session: Session, q: str | None = None, category: str | None = None, limit: int = 50,
-           offset: int = 0) -> tuple[int, list[FaqEntry]]:
-    """Entries whose 编号, question or answer contains `q`, optionally in one category; total and a page."""
+           offset: int = 0, after_id: int | None = None) -> tuple[int, list[FaqEntry]]:
+    """Entries whose 编号, question or answer contains `q`, optionally in one category; total and a page
+    (by `offset`, or after the last id of the previous page)."""
     stmt = select(FaqEntry)
     if q and q.strip():
         like = f"%{q.strip()}%"
@@ -38,6 +39,8 @@ def search(*, session: Session, q: str | None = None, category: str | None = Non
     if category:
         stmt = stmt.where(FaqEntry.category == category)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    if after_id is not None:
+        stmt = stmt.where(FaqEntry.id > after_id)
     return total, list(session.scalars(stmt.order_by(FaqEntry.id).limit(limit).offset(offset)))
 
 
