@@ -6,6 +6,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
@@ -82,6 +83,13 @@ class Settings(BaseSettings):
     push_template_fields: dict[str, str] = {"thing1": "title", "thing2": "issuer", "date3": "date",
                                             "thing4": "summary"}
     push_notice_issuer: str = "市人民政府办公室"  # the issuer a notice campaign's message names
+    # survey invitations and reminders (surveys/invitations.py): their template, keys as push_template_fields
+    # (values: title, issuer, deadline, summary), and the channel (template, or custom: within 48 h only)
+    survey_template_id: str = "SURVEY_TPL"
+    survey_template_title: str = "问卷调查邀请"
+    survey_template_content: str = "调查名称：{{thing1.DATA}}\n发起单位：{{thing2.DATA}}\n截止时间：{{time3.DATA}}"
+    survey_template_fields: dict[str, str] = {"thing1": "title", "thing2": "issuer", "time3": "deadline"}
+    survey_channel: Literal["template", "custom"] = "template"
     push_rate: float = Field(default=500.0, gt=0)  # messages per second, all workers together (Redis)
     push_quiet_hours: str = "22:00-08:00"  # local time (push_timezone) in which nothing is sent; "" for none
     push_timezone: str = "Asia/Shanghai"
@@ -133,12 +141,16 @@ class Settings(BaseSettings):
     def _template_keys(self) -> Settings:
         """Every key the template shows gets a value and no value goes to a key it lacks: WeChat refuses
         a missing value (47003) and would not show one under another key."""
-        template = Template.parse(self.push_template_title, self.push_template_content)
-        keys = {k.name for k in template.keys if k.kind != "const"}
-        unknown, missing = sorted(set(self.push_template_fields) - keys), sorted(keys - set(self.push_template_fields))
-        if unknown or missing:
-            raise ValueError(f"PUSH_TEMPLATE_FIELDS must map exactly the keys of PUSH_TEMPLATE_CONTENT "
-                             f"({', '.join(sorted(keys))}): unknown {unknown}, missing {missing}")
+        for prefix in ("push", "survey"):
+            template = Template.parse(getattr(self, f"{prefix}_template_title"),
+                                      getattr(self, f"{prefix}_template_content"))
+            fields = getattr(self, f"{prefix}_template_fields")
+            keys = {k.name for k in template.keys if k.kind != "const"}
+            unknown, missing = sorted(set(fields) - keys), sorted(keys - set(fields))
+            if unknown or missing:
+                name = prefix.upper()
+                raise ValueError(f"{name}_TEMPLATE_FIELDS must map exactly the keys of {name}_TEMPLATE_CONTENT "
+                                 f"({', '.join(sorted(keys))}): unknown {unknown}, missing {missing}")
         return self
 
     @property

@@ -13,13 +13,14 @@ from sqlalchemy.orm import Session
 
 from policies.models import Policy
 from push.models import Campaign, CampaignKind
+from surveys.models import Survey
 
 
 @dataclass(frozen=True, slots=True)
 class Message:
     """Everything a send needs but the recipient; built once per batch."""
 
-    values: dict[str, str]  # title, summary, issuer, doc_number, date (ISO, China time)
+    values: dict[str, str]  # title, summary, issuer, doc_number, date (ISO, China time); a survey's deadline
     landing_path: str  # the H5 page the tracking link redirects to
 
     def page_url(self, base_url: str) -> str:
@@ -40,6 +41,8 @@ def build(*, session: Session, campaign: Campaign, tz: str, now: datetime, notic
     """A policy's issuer, number and date of issue; a notice names `notice_issuer` and is dated today."""
     values = {"title": campaign.title, "summary": campaign.summary, "issuer": notice_issuer, "doc_number": "",
               "date": now.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d")}
+    if campaign.kind is CampaignKind.survey:
+        return _survey(session, campaign, values, tz)
     if campaign.kind is CampaignKind.policy and campaign.policy_id is not None:
         policy = session.get(Policy, campaign.policy_id)
         if policy is not None:
@@ -54,6 +57,17 @@ def build(*, session: Session, campaign: Campaign, tz: str, now: datetime, notic
         values["summary"] = values["summary"] or _clip(campaign.notice_text)
         landing = f"/notice/{campaign.id}"
     return Message(values=values, landing_path=landing)
+
+
+def _survey(session: Session, campaign: Campaign, values: dict[str, str], tz: str) -> Message:
+    """An invitation or reminder: the survey's title and deadline; each recipient's link is their form
+    (/s/{token}, added per delivery)."""
+    survey = session.get(Survey, campaign.survey_id)
+    closes = survey.closes_at.astimezone(ZoneInfo(tz))
+    values.update(title=survey.title, deadline=closes.strftime("%Y-%m-%dT%H:%M"))
+    values["summary"] = ("诚邀您参与问卷调查" if not campaign.survey_round
+                         else f"您尚未完成问卷，{closes.month}月{closes.day}日{closes:%H:%M}前仍可填写")
+    return Message(values=values, landing_path="/s/")
 
 
 def _mac(key: str, delivery_id: int) -> str:

@@ -28,13 +28,14 @@ def client_msg_id(campaign_id: int, follower_id: int) -> str:
     return f"pp-{campaign_id}-{follower_id}"
 
 
-def _insert(session: Session):
+def insert_ignoring(session: Session, table, keys: list[str]):
+    """INSERT that leaves rows already there (by the unique `keys`) as they are."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        return postgresql.insert(_t).on_conflict_do_nothing(index_elements=["campaign_id", "follower_id"])
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=keys)
     if dialect == "sqlite":
-        return sqlite.insert(_t).on_conflict_do_nothing(index_elements=["campaign_id", "follower_id"])
-    return insert(_t).prefix_with("IGNORE")
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=keys)
+    return insert(table).prefix_with("IGNORE")
 
 
 def write_recipients(*, session: Session, campaign_id: int, recipients: list[Recipient],
@@ -44,7 +45,7 @@ def write_recipients(*, session: Session, campaign_id: int, recipients: list[Rec
         rows = [{"campaign_id": campaign_id, "follower_id": r.follower_id, "openid": r.openid,
                  "status": D.pending.value, "client_msg_id": client_msg_id(campaign_id, r.follower_id),
                  "attempts": 0} for r in recipients[i:i + chunk]]
-        session.execute(_insert(session).values(rows))
+        session.execute(insert_ignoring(session, _t, ["campaign_id", "follower_id"]).values(rows))
     session.flush()
 
 

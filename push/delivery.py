@@ -30,6 +30,7 @@ from push.quiet import next_midnight, quiet_until
 from push.ratelimit import TokenBucket
 from push.templates import CampaignTemplate
 from subscriptions import service as followers
+from surveys import invitations
 from wechat import allowance, template_fields
 from wechat.client import WeChatAPI
 from wechat.errors import BAD_TEMPLATE, BAD_TEMPLATE_VALUE, Action, action_for
@@ -52,6 +53,8 @@ class Options:
     tz: str
     template_id: str
     template: CampaignTemplate
+    survey_template_id: str
+    survey_template: CampaignTemplate
     notice_issuer: str
     base_url: str
     signing_key: str
@@ -62,6 +65,7 @@ class Options:
                    lease=timedelta(seconds=s.push_lease_seconds), max_attempts=s.push_max_attempts,
                    retry_seconds=s.push_retry_seconds, quiet_hours=s.push_quiet_hours, tz=s.push_timezone,
                    template_id=s.push_template_id, template=CampaignTemplate.from_settings(s),
+                   survey_template_id=s.survey_template_id, survey_template=CampaignTemplate.survey_from_settings(s),
                    notice_issuer=s.push_notice_issuer, base_url=s.public_base_url, signing_key=s.signing_key)
 
 
@@ -87,6 +91,8 @@ class _Batch:
     message: content.Message
     opts: Options
     data: dict[str, dict[str, str]] = field(default_factory=dict)  # the template message's, fitted once
+    survey: invitations.Round | None = None  # a survey's invitation or reminder round
+    links: dict[int, str] = field(default_factory=dict)  # follower -> their own link (a survey's form)
     unfollowed: list[str] = field(default_factory=list)
 
 
@@ -101,8 +107,11 @@ def run_batch(*, campaign_id: int, token: str, opts: Options, client: WeChatAPI,
         if quiet_until(spec, opts.tz, now):
             return Next("stop")  # the tick starts the chains again when the quiet hours end
         message = content.build(session=s, campaign=campaign, tz=opts.tz, now=now, notice_issuer=opts.notice_issuer)
-        batch = _Batch(campaign_id, campaign.channel, campaign.template_id or opts.template_id, message, opts,
-                       opts.template.fill(message).data)
+        survey = invitations.round_of(campaign)
+        template, template_id = ((opts.survey_template, opts.survey_template_id) if survey
+                                 else (opts.template, opts.template_id))
+        batch = _Batch(campaign_id, campaign.channel, campaign.template_id or template_id, message, opts,
+                       template.fill(message).data, survey)
         materialized = campaign.materialized_at is not None
         claimed = deliveries.claim(session=s, campaign_id=campaign_id, limit=opts.batch, token=token, now=now)
     if not claimed:
@@ -144,6 +153,12 @@ def _check_followers(s: Session, batch: _Batch, claimed: list[Claimed],
             skipped.append(Outcome(c.id, D.skipped, reason=reason))
         else:
             to_send.append(c)
+    if batch.survey is not None and to_send:
+        batch.links, not_now = invitations.check(session=s, round_=batch.survey, now=now, base_url=batch.opts.base_url,
+                                                 follower_ids=[c.follower_id for c in to_send])
+        skipped += [Outcome(c.id, D.skipped, reason=not_now[c.follower_id]) for c in to_send
+                    if c.follower_id in not_now]
+        to_send = [c for c in to_send if c.follower_id not in not_now]
     return to_send, skipped
 
 
@@ -197,6 +212,9 @@ def _flush(batch: _Batch, token: str, done: list[Outcome], *, renew: bool) -> bo
     """Write outcomes (and renew the claim); return whether the campaign is still running."""
     with session_scope() as s:
         deliveries.record(session=s, token=token, outcomes=done)
+        if batch.survey is not None:
+            invitations.record_sent(session=s, round_=batch.survey, now=utcnow(),
+                                    delivery_ids=[o.id for o in done if o.status is D.sent])
         if renew:
             deliveries.renew(session=s, campaign_id=batch.campaign_id, token=token, now=utcnow())
         for openid in batch.unfollowed:
@@ -208,7 +226,7 @@ def _flush(batch: _Batch, token: str, done: list[Outcome], *, renew: bool) -> bo
 
 def _send_one(batch: _Batch, job: Claimed, client: WeChatAPI) -> tuple[Outcome, Halt | None]:
     opts = batch.opts
-    url = content.tracking_url(opts.base_url, opts.signing_key, job.id)
+    url = batch.links.get(job.follower_id) or content.tracking_url(opts.base_url, opts.signing_key, job.id)
     channel, note = batch.channel, None
     for attempt in range(1, INLINE_TRIES + 1):
         try:

@@ -19,6 +19,7 @@ from push.schemas import TestSendResult
 from push.templates import CampaignTemplate
 from staff.models import StaffUser
 from subscriptions.segments import recipient_batches
+from surveys import invitations
 from wechat import allowance, template_fields
 from wechat.client import get_client
 from wechat.errors import BAD_TEMPLATE_VALUE, action_for
@@ -59,9 +60,15 @@ def write_all_recipients(campaign_id: int) -> bool:
                 return False
             filter_ = service.segment_filter(session=s, campaign=campaign)
             after = deliveries.last_written_follower(session=s, campaign_id=campaign_id)
+            survey = invitations.round_of(campaign)
         with session_scope() as reader:
-            for rows in recipient_batches(session=reader, filter=filter_, batch=WRITE_BATCH, after_id=after):
+            source = (invitations.audience(session=reader, round_=survey, filter=filter_, after_id=after,
+                                           batch=WRITE_BATCH, now=utcnow()) if survey
+                      else recipient_batches(session=reader, filter=filter_, batch=WRITE_BATCH, after_id=after))
+            for rows in source:
                 with session_scope() as s:
+                    if survey is not None and survey.number == 0:  # the invitation makes the recipients
+                        invitations.add_recipients(session=s, survey_id=survey.survey_id, rows=rows)
                     deliveries.write_recipients(session=s, campaign_id=campaign_id, recipients=rows)
                 lock.extend(MATERIALIZE_LOCK_SECONDS, replace_ttl=True)
         with session_scope() as s:

@@ -14,6 +14,7 @@ from core.db import Base, utcnow
 class CampaignKind(enum.StrEnum):
     policy = "policy"  # a policy in force, pushed with its interpretation (三同步)
     notice = "notice"  # a plain notice text
+    survey = "survey"  # a survey's invitation (round 0) or reminder round n, to its recipients (surveys/invitations.py)
 
 
 class Channel(enum.StrEnum):
@@ -58,12 +59,19 @@ def _enum(kind: type[enum.Enum], length: int = 16) -> Enum:
 
 class Campaign(Base):
     __tablename__ = "campaign"
+    __table_args__ = (
+        # one campaign per survey round, however many ticks race to start it
+        UniqueConstraint("survey_id", "survey_round", name="uq_campaign_survey_id_survey_round"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
     kind: Mapped[CampaignKind] = mapped_column(_enum(CampaignKind), default=CampaignKind.policy)
     policy_id: Mapped[int | None] = mapped_column(ForeignKey("policy.id", ondelete="RESTRICT"))
     notice_text: Mapped[str] = mapped_column(Text, default="")
+    # kind survey: the survey and the round (0 the invitation, n the n-th reminder); approved with the survey
+    survey_id: Mapped[int | None] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"))
+    survey_round: Mapped[int | None]
     summary: Mapped[str] = mapped_column(String(500), default="")  # shown in the message; default from content
     # audience: a saved segment (its filter as at approval is pinned by the hash) or an inline filter
     segment_id: Mapped[int | None] = mapped_column(ForeignKey("segment.id", ondelete="RESTRICT"))

@@ -21,6 +21,7 @@ from core.settings import get_settings
 from push import deliveries, flows, mass, receipts, service
 from push.models import Campaign, CampaignStatus, Channel
 from push.quiet import quiet_until
+from surveys import invitations
 
 log = logging.getLogger(__name__)
 
@@ -29,13 +30,14 @@ def tick(now: datetime | None = None) -> dict[str, list[int]]:
     s = get_settings()
     now = now or utcnow()
     report: dict[str, list[int]] = {"started": [], "resumed": [], "reclaimed": [], "chains": [], "mass": [],
-                                    "finished": []}
+                                    "finished": [], "surveys": []}
     lock = get_redis().lock("push:tick", timeout=max(30, int(s.push_tick_seconds * 3)))
     if not lock.acquire(blocking=False):
         return report  # the previous tick is still at work
     try:
         with session_scope() as session:
             report["started"] = service.start_due(session=session, now=now)
+            report["surveys"] = invitations.tick(session=session, now=now)  # invitation and reminder rounds
             report["resumed"] = service.resume_after_quota(session=session, now=now)
             lease = timedelta(seconds=s.push_lease_seconds)
             report["finished"] = mass.finish_unknown(session=session, now=now, lease=lease)

@@ -58,6 +58,8 @@ class CampaignCreate(_Content):
             raise ValueError("a policy campaign needs policy_id / 政策推送需指定政策")
         if self.kind is CampaignKind.notice and not self.notice_text.strip():
             raise ValueError("a notice campaign needs notice_text / 通知推送需填写通知内容")
+        if self.kind is CampaignKind.survey:
+            raise ValueError("survey invitations start when the survey opens / 问卷邀请随问卷开始收集自动发送")
         if self.segment_id is not None and self.segment_filter is not None:
             raise ValueError("give segment_id or segment_filter, not both")
         return self

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from core.settings import Settings, get_settings
 from push import content
-from push.models import Campaign, Channel
+from push.models import Campaign, CampaignKind, Channel
 from push.schemas import CampaignPreview, PreviewField
 from wechat import template_fields
 from wechat.template_fields import Field, Template
@@ -24,6 +24,18 @@ class CampaignTemplate:
     @classmethod
     def from_settings(cls, s: Settings) -> CampaignTemplate:
         return cls(Template.parse(s.push_template_title, s.push_template_content), dict(s.push_template_fields))
+
+    @classmethod
+    def survey_from_settings(cls, s: Settings) -> CampaignTemplate:
+        """Survey invitations' and reminders' (SURVEY_TEMPLATE_*)."""
+        return cls(Template.parse(s.survey_template_title, s.survey_template_content), dict(s.survey_template_fields))
+
+    @classmethod
+    def of(cls, s: Settings, campaign: Campaign) -> tuple[CampaignTemplate, str]:
+        """The template a campaign sends and its id."""
+        if campaign.kind is CampaignKind.survey:
+            return cls.survey_from_settings(s), campaign.template_id or s.survey_template_id
+        return cls.from_settings(s), campaign.template_id or s.push_template_id
 
     def fill(self, message: content.Message) -> Filled:
         values = {key: message.values.get(src, src) for key, src in self.fields.items()}
@@ -61,7 +73,7 @@ def problems(*, session: Session, campaign: Campaign, now: datetime) -> list[str
     s = get_settings()
     message = content.build(session=session, campaign=campaign, tz=s.push_timezone, now=now,
                             notice_issuer=s.push_notice_issuer)
-    return CampaignTemplate.from_settings(s).fill(message).problems
+    return CampaignTemplate.of(s, campaign)[0].fill(message).problems
 
 
 def preview(*, session: Session, campaign: Campaign, now: datetime) -> CampaignPreview:
@@ -71,9 +83,10 @@ def preview(*, session: Session, campaign: Campaign, now: datetime) -> CampaignP
                             notice_issuer=s.push_notice_issuer)
     if campaign.channel is not Channel.template:
         return CampaignPreview(channel=campaign.channel, text=message.text(message.page_url(s.public_base_url)))
-    filled = CampaignTemplate.from_settings(s).fill(message)
+    template, template_id = CampaignTemplate.of(s, campaign)
+    filled = template.fill(message)
     rows = [PreviewField(key=f.key.name, kind=f.key.kind, label=f.key.label, value=f.value, original=f.original,
                          shortened=f.shortened, problem=f.problem) for f in filled.fields]
-    return CampaignPreview(channel=campaign.channel, template_id=campaign.template_id or s.push_template_id,
+    return CampaignPreview(channel=campaign.channel, template_id=template_id,
                            title=filled.title, fields=rows, data=filled.data, warnings=filled.warnings,
                            problems=[f.problem for f in filled.fields if f.problem])
