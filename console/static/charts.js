@@ -4,12 +4,12 @@
   var animate = !/[?&]animation=0/.test(location.search);
   document.querySelectorAll("[data-chart]").forEach(function (el) {
     var d = JSON.parse(el.dataset.chart);
-    var categories = {type: "category", data: d.rows}, values = {type: "value"};
+    var categories = {type: "category", data: d.rows}, values = {type: "value", minInterval: 1};
     echarts.init(el).setOption({
       animation: animate,
       tooltip: {trigger: "axis"},
-      legend: {data: d.series.map(function (s) { return s.name; })},
-      grid: {left: 8, right: 16, bottom: 8, containLabel: true},
+      legend: {top: 0, data: d.series.map(function (s) { return s.name; })},
+      grid: {top: 36, left: 8, right: 16, bottom: 8, containLabel: true},
       xAxis: d.horizontal ? values : categories,
       yAxis: d.horizontal ? categories : values,
       series: d.series.map(function (s) {

@@ -169,3 +169,56 @@ def test_a_survey_is_built_reviewed_answered_in_the_form_and_its_chart_shows_the
     expect(page.locator("#result-nps")).to_contain_text("NPS 100.0")
     page.screenshot(path=tmp_path / "survey-results.png", full_page=True)
     assert_all_local(page.requested)
+
+
+def test_an_editor_imports_the_faq_with_bad_rows_tries_a_question_and_answers_a_handed_over_one(
+        page, client, tmp_path):
+    import io
+
+    import openpyxl
+
+    from tests.bot.conftest import say
+
+    say(client, "oBrowser01", "人工")
+    say(client, "oBrowser01", "园区企业怎么申请稳岗返还？")
+    editor = make_staff(Role.editor)
+    sign_in(page, editor)
+
+    page.get_by_role("link", name="知识库", exact=True).click()
+    page.get_by_role("link", name="导入").click()
+    sheet = tmp_path / "faq.csv"
+    sheet.write_text("问题,答案,类目\n稳岗返还怎么申请,登录人社网上办事大厅申请。,稳岗就业\n,没有问题的答案,稳岗就业\n",
+                     encoding="utf-8")
+    page.get_by_label("文件", exact=False).set_input_files(sheet)
+    page.get_by_role("button", name="导入").click()
+    report = page.get_by_role("region", name="导入报告")
+    expect(report).to_contain_text("1 行有错误")
+    expect(report).to_contain_text("“问题”不能为空")
+    page.screenshot(path=tmp_path / "faq-import-report.png", full_page=True)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="下载错误行 .xlsx").click()
+    rows = list(openpyxl.load_workbook(io.BytesIO(Path(download.value.path()).read_bytes())).active.values)
+    assert rows[1][0] == 3
+
+    sheet.write_text("问题,答案,类目\n稳岗返还怎么申请,登录人社网上办事大厅申请。,稳岗就业\n", encoding="utf-8")
+    page.get_by_label("文件", exact=False).set_input_files(sheet)
+    page.get_by_role("button", name="导入").click()
+    expect(page.get_by_role("region", name="导入报告")).to_contain_text("新增 1")
+    page.get_by_role("link", name="返回知识库").click()
+    page.get_by_label("问题", exact=True).fill("稳岗返还怎么申请")
+    page.get_by_role("button", name="试一试").click()
+    expect(page.get_by_test_id("try-reply")).to_contain_text("登录人社网上办事大厅申请。")
+    page.screenshot(path=tmp_path / "knowledge.png", full_page=True)
+
+    page.get_by_role("link", name="人工咨询", exact=True).click()
+    page.get_by_role("link", name="园区企业怎么申请稳岗返还？").click()
+    expect(page.get_by_text("相关条目")).to_be_visible()
+    page.get_by_label("答复", exact=True).fill("请登录人社网上办事大厅，在“稳岗返还”栏目申请。")
+    page.screenshot(path=tmp_path / "question.png", full_page=True)
+    page.get_by_role("button", name="发送答复").click()
+    expect(page.get_by_text("正通过客服消息发给粉丝")).to_be_visible()
+
+    page.goto("/console/questions/report?animation=0")
+    expect(page.locator("[data-chart] canvas")).to_be_visible()
+    page.screenshot(path=tmp_path / "questions-report.png", full_page=True)
+    assert_all_local(page.requested)
