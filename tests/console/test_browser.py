@@ -122,7 +122,7 @@ def test_a_survey_is_built_reviewed_answered_in_the_form_and_its_chart_shows_the
     sign_in(page, editor)
     page.get_by_role("link", name="问卷", exact=True).click()
     page.get_by_role("link", name="新建问卷").click()
-    page.get_by_label("标题").fill("政策兑现满意度调查")
+    page.get_by_label("标题", exact=True).fill("政策兑现满意度调查")
     page.get_by_label("截止时间（北京时间）").fill("2030-05-01T18:00")
     page.get_by_label("问卷定义（SurveyJS JSON）").fill('{"pages": [{"name": "p1", "elements": [{"type": "slider"}]}]}')
     page.get_by_role("button", name="保存草稿").click()
@@ -222,3 +222,26 @@ def test_an_editor_imports_the_faq_with_bad_rows_tries_a_question_and_answers_a_
     expect(page.locator("[data-chart] canvas")).to_be_visible()
     page.screenshot(path=tmp_path / "questions-report.png", full_page=True)
     assert_all_local(page.requested)
+
+
+def test_the_question_builder_writes_the_definition_the_server_stores(page, tmp_path):
+    sign_in(page, make_staff(Role.editor))
+    page.goto("/console/surveys/new")
+    page.get_by_label("标题", exact=True).fill("用工需求调查")
+    page.get_by_label("截止时间（北京时间）").fill("2030-05-01T18:00")
+    page.get_by_label("新题型").select_option(label="多选")
+    page.get_by_role("button", name="添加题目").click()
+    page.get_by_label("题目 2 标题").fill("您最需要哪些支持？")
+    page.get_by_label("题目 2 标题").press("Tab")
+    page.get_by_label("题目 2 选项（每行一个）").fill("融资\n用工\n税费")
+    page.get_by_label("题目 2 选项（每行一个）").press("Tab")
+    page.get_by_label("题目 2 必答").check()
+    page.get_by_role("button", name="上移").nth(1).click()
+    page.screenshot(path=tmp_path / "survey-builder.png", full_page=True)
+    page.get_by_role("button", name="保存草稿").click()
+    expect(page.get_by_text("问卷草稿已保存")).to_be_visible()
+    with session_scope() as s:
+        survey = s.get(Survey, int(page.url.rsplit("/", 1)[1]))
+        first, second = survey.definition["pages"][0]["elements"]
+    assert (first["name"], first["title"], first["isRequired"]) == ("q2", "您最需要哪些支持？", True)
+    assert [c["text"] for c in first["choices"]] == ["融资", "用工", "税费"] and second["name"] == "q1"
