@@ -223,6 +223,8 @@ def track(token: str, session: DbSession) -> RedirectResponse:
     session.execute(update(Delivery).where(Delivery.id == delivery.id, Delivery.opened_at.is_(None))
                     .values(opened_at=utcnow()))
     campaign = session.get(Campaign, delivery.campaign_id)
+    if campaign.kind is CampaignKind.feedback:
+        return RedirectResponse(f"/s/feedback/{campaign.survey_id}", status_code=302)
     target = (f"/p/{campaign.policy_id}" if campaign.kind is CampaignKind.policy and campaign.policy_id
               else f"/notice/{campaign.id}")
     return RedirectResponse(target, status_code=302)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from policies.models import Policy
 from push.models import Campaign, CampaignKind
-from surveys.models import Survey
+from surveys.models import Survey, SurveyFeedback
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +43,12 @@ def build(*, session: Session, campaign: Campaign, tz: str, now: datetime, notic
               "date": now.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d")}
     if campaign.kind is CampaignKind.survey:
         return _survey(session, campaign, values, tz)
+    if campaign.kind is CampaignKind.feedback:
+        survey = session.get(Survey, campaign.survey_id)
+        row = session.get(SurveyFeedback, campaign.survey_id)
+        values["title"] = f"{survey.title}的采纳情况" if survey else campaign.title
+        values["summary"] = values["summary"] or _clip(row.adopted or row.not_adopted if row else "")
+        return Message(values=values, landing_path=f"/s/feedback/{campaign.survey_id}")
     if campaign.kind is CampaignKind.policy and campaign.policy_id is not None:
         policy = session.get(Policy, campaign.policy_id)
         if policy is not None:

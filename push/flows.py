@@ -14,12 +14,12 @@ from core.settings import get_settings
 from push import content, deliveries, service
 from push.chains import Chains
 from push.exceptions import NotReady
-from push.models import Campaign, CampaignStatus, Channel
+from push.models import Campaign, CampaignKind, CampaignStatus, Channel
 from push.schemas import TestSendResult
 from push.templates import CampaignTemplate
 from staff.models import StaffUser
 from subscriptions.segments import recipient_batches
-from surveys import invitations
+from surveys import feedback, invitations
 from wechat import allowance, template_fields
 from wechat.client import get_client
 from wechat.errors import BAD_TEMPLATE_VALUE, action_for
@@ -61,10 +61,15 @@ def write_all_recipients(campaign_id: int) -> bool:
             filter_ = service.segment_filter(session=s, campaign=campaign)
             after = deliveries.last_written_follower(session=s, campaign_id=campaign_id)
             survey = invitations.round_of(campaign)
+            asked_of = campaign.survey_id if campaign.kind is CampaignKind.feedback else None
         with session_scope() as reader:
-            source = (invitations.audience(session=reader, round_=survey, filter=filter_, after_id=after,
-                                           batch=WRITE_BATCH, now=utcnow()) if survey
-                      else recipient_batches(session=reader, filter=filter_, batch=WRITE_BATCH, after_id=after))
+            if survey is not None:
+                source = invitations.audience(session=reader, round_=survey, filter=filter_, after_id=after,
+                                              batch=WRITE_BATCH, now=utcnow())
+            elif asked_of is not None:  # the 采纳情况: to the respondents who asked for it
+                source = feedback.askers(session=reader, survey_id=asked_of, after_id=after, batch=WRITE_BATCH)
+            else:
+                source = recipient_batches(session=reader, filter=filter_, batch=WRITE_BATCH, after_id=after)
             for rows in source:
                 with session_scope() as s:
                     if survey is not None and survey.number == 0:  # the invitation makes the recipients

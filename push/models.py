@@ -15,6 +15,7 @@ class CampaignKind(enum.StrEnum):
     policy = "policy"  # a policy in force, pushed with its interpretation (三同步)
     notice = "notice"  # a plain notice text
     survey = "survey"  # a survey's invitation (round 0) or reminder round n, to its recipients (surveys/invitations.py)
+    feedback = "feedback"  # a survey's published 采纳情况, to the respondents who asked for it (surveys/feedback.py)
 
 
 class Channel(enum.StrEnum):

@@ -51,6 +51,7 @@ class CampaignCreate(_Content):
     kind: CampaignKind = CampaignKind.policy
     policy_id: Id | None = None
     notice_text: str = Field(default="", max_length=20_000)
+    survey_id: Id | None = Field(None, description="kind feedback: the survey whose 采纳情况 is sent")
 
     @model_validator(mode="after")
     def _shape(self) -> CampaignCreate:
@@ -60,6 +61,8 @@ class CampaignCreate(_Content):
             raise ValueError("a notice campaign needs notice_text / 通知推送需填写通知内容")
         if self.kind is CampaignKind.survey:
             raise ValueError("survey invitations start when the survey opens / 问卷邀请随问卷开始收集自动发送")
+        if self.kind is CampaignKind.feedback and self.survey_id is None:
+            raise ValueError("a feedback campaign needs survey_id / 采纳情况推送需指定问卷")
         if self.segment_id is not None and self.segment_filter is not None:
             raise ValueError("give segment_id or segment_filter, not both")
         return self
@@ -96,6 +99,7 @@ class CampaignRead(BaseModel):
     title: str
     kind: CampaignKind
     policy_id: int | None
+    survey_id: int | None = None
     notice_text: str
     summary: str
     segment_id: int | None

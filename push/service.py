@@ -28,10 +28,12 @@ from push.schemas import CampaignCreate, CampaignUpdate, Counts
 from staff.models import Role, StaffUser
 from subscriptions import segments
 from subscriptions.models import Segment, WeChatTag
+from surveys import feedback
+from surveys.models import Survey
 
 S = CampaignStatus
 EDITABLE = (S.draft, S.submitted, S.approved, S.scheduled)  # an edit sends these back to draft
-_CONTENT = ("title", "kind", "policy_id", "notice_text", "summary", "segment_id", "segment_filter", "channel",
+_CONTENT = ("title", "kind", "policy_id", "survey_id", "notice_text", "summary", "segment_id", "segment_filter", "channel",
             "template_id", "send_at", "quiet_hours")
 
 
@@ -56,6 +58,8 @@ def check_refs(session: Session, values: dict[str, Any]) -> None:
         raise NotReady(f"policy {values['policy_id']} does not exist / 政策不存在")
     if values.get("segment_id") is not None and session.get(Segment, values["segment_id"]) is None:
         raise NotReady(f"segment {values['segment_id']} does not exist / 人群不存在")
+    if values.get("survey_id") is not None and session.get(Survey, values["survey_id"]) is None:
+        raise NotReady(f"survey {values['survey_id']} does not exist / 问卷不存在")
     if values.get("segment_filter") is not None:
         try:
             segments.parse_filter(session=session, filter=values["segment_filter"])
@@ -68,8 +72,10 @@ def create(*, session: Session, campaign_in: CampaignCreate, author: StaffUser) 
     check_refs(session, values)
     if values.get("channel") is None:
         values.pop("channel", None)
-    if campaign_in.kind is CampaignKind.notice:
+    if campaign_in.kind is not CampaignKind.policy:
         values["policy_id"] = None
+    if campaign_in.kind is not CampaignKind.feedback:
+        values["survey_id"] = None
     campaign = Campaign(**values, author_id=author.id)
     session.add(campaign)
     session.flush()
@@ -131,6 +137,9 @@ def content_hash(*, session: Session, campaign: Campaign) -> str:
                 "interpretation": None if interp is None else {
                     c: getattr(interp, c) for c in ("background", "goals", "main_content", "keywords", "scope",
                                                     "standards", "benefits", "changes", "image_url", "video_url")}}
+    if campaign.kind is CampaignKind.feedback and campaign.survey_id is not None:
+        row = feedback.published(session=session, survey_id=campaign.survey_id)
+        payload["feedback"] = None if row is None else [row.adopted, row.not_adopted]
     raw = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(raw.encode()).hexdigest()
 
@@ -149,6 +158,15 @@ def problems(*, session: Session, campaign: Campaign, now: datetime | None = Non
             if missing:
                 found.append("the policy's interpretation is incomplete (三同步), missing: "
                              + "、".join(missing) + " / 政策解读不完整")
+    elif campaign.kind is CampaignKind.feedback:
+        if campaign.survey_id is None or feedback.published(session=session, survey_id=campaign.survey_id) is None:
+            return [*found, "the survey's 采纳情况 is not published / 问卷的采纳情况尚未发布"]
+        if not feedback.askers_count(session=session, survey_id=campaign.survey_id):
+            found.append("no respondent asked for the 采纳情况 / 没有答卷人订阅采纳情况")
+        found += templates.problems(session=session, campaign=campaign, now=now or utcnow())
+        if campaign.channel is Channel.mass_tag:
+            found.append("the 采纳情况 goes to the respondents who asked, not by tag / 采纳情况不能按标签群发")
+        return found
     elif not campaign.notice_text.strip():
         found.append("the notice has no text / 通知内容为空")
     try:

@@ -4,11 +4,15 @@ the push engine, to the respondents who asked for it (a campaign of kind `feedba
 campaign is). Functions flush; the caller commits."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Iterator
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
 from push.exceptions import NotReady, WrongState
+from subscriptions.models import Follower, FollowerState
+from subscriptions.segments import Recipient
 from surveys.models import RecipientStatus, Survey, SurveyFeedback, SurveyRecipient, SurveyStatus
 
 MAX_CHARS = 20_000
@@ -58,15 +62,23 @@ def ask(*, session: Session, rec: SurveyRecipient, wants: bool = True) -> None:
     session.flush()
 
 
-def askers(*, session: Session, survey_id: int, after_id: int = 0, batch: int = 5000):
-    """The follower ids of completed recipients who asked for the 采纳情况, ascending, in batches."""
+def _asked(survey_id: int):
+    return (SurveyRecipient.survey_id == survey_id, SurveyRecipient.wants_feedback.is_(True),
+            SurveyRecipient.status == RecipientStatus.completed, Follower.state == FollowerState.following)
+
+
+def askers(*, session: Session, survey_id: int, after_id: int = 0, batch: int = 5000) -> Iterator[list[Recipient]]:
+    """The followers who completed the survey and asked for the 采纳情况, by ascending id, in batches."""
     while True:
-        rows = list(session.scalars(
-            select(SurveyRecipient.follower_id).where(
-                SurveyRecipient.survey_id == survey_id, SurveyRecipient.wants_feedback.is_(True),
-                SurveyRecipient.status == RecipientStatus.completed, SurveyRecipient.follower_id > after_id)
-            .order_by(SurveyRecipient.follower_id).limit(batch)))
+        rows = session.execute(
+            select(Follower.id, Follower.openid).join(SurveyRecipient, SurveyRecipient.follower_id == Follower.id)
+            .where(*_asked(survey_id), Follower.id > after_id).order_by(Follower.id).limit(batch)).all()
         if not rows:
             return
-        yield rows
-        after_id = rows[-1]
+        yield [Recipient(r[0], r[1]) for r in rows]
+        after_id = rows[-1][0]
+
+
+def askers_count(*, session: Session, survey_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(SurveyRecipient)
+                          .join(Follower, SurveyRecipient.follower_id == Follower.id).where(*_asked(survey_id))) or 0

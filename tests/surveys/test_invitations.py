@@ -171,3 +171,74 @@ def test_staff_cannot_make_a_survey_campaign_by_hand():
 
     with pytest.raises(ValidationError, match="问卷邀请随问卷开始收集自动发送"):
         CampaignCreate(title="x", kind="survey", segment_filter={})
+
+
+def test_the_feedback_goes_after_approval_to_the_respondents_who_asked_for_it(eng):
+    from push import flows
+    from push import service as campaigns
+    from push.exceptions import NotReady
+    from push.models import CampaignKind
+    from push.schemas import CampaignCreate
+    from surveys import feedback
+
+    survey_id, openids = _open_targeted(6)
+    _finished(survey_id, 0)
+    with session_scope() as s:
+        recs = {o: r for o, r in s.execute(select(Follower.openid, SurveyRecipient).join(
+            SurveyRecipient, SurveyRecipient.follower_id == Follower.id).where(SurveyRecipient.survey_id == survey_id))}
+        for openid in openids[:3]:
+            recs[openid].status = RecipientStatus.completed
+        recs[openids[0]].wants_feedback = recs[openids[1]].wants_feedback = True
+        recs[openids[4]].wants_feedback = True  # not completed: not sent
+        survey = s.get(Survey, survey_id)
+        author, reviewer = make_staff(s, Role.editor), make_staff(s, Role.reviewer)
+        campaign = campaigns.create(session=s, campaign_in=CampaignCreate(
+            title="采纳情况", kind=CampaignKind.feedback, survey_id=survey_id), author=author)
+        with pytest.raises(NotReady, match="尚未发布"):
+            campaigns.submit(session=s, campaign=campaign, require_test_send=False)
+        feedback.write(session=s, survey=survey, adopted="增设融资对接会", not_adopted="")
+        feedback.publish(session=s, survey=survey)
+        campaigns.submit(session=s, campaign=campaign, require_test_send=False)
+        campaigns.approve(session=s, campaign=campaign, reviewer=reviewer)
+        campaigns.launch(session=s, campaign=campaign)
+    flows.after_launch(campaign)
+    assert wait_for(lambda: _status(campaign.id) == "finished", 60)
+    before = {o: len(v) for o, v in _sent(eng.state, openids).items()}
+    assert before == {o: 2 if o in openids[:2] else 1 for o in openids}
+    body = _sent(eng.state, openids[:1])[openids[0]][1]
+    assert body["template_id"] == "POLICY_NOTICE_TPL" and "采纳情况" in body["data"]["thing1"]["value"]
+    assert body["url"].startswith("http://policypush.test/t/")
+    with session_scope() as s:
+        assert s.get(Campaign, campaign.id).targeted == 2
+
+
+def test_an_edit_of_the_published_feedback_after_approval_sends_the_campaign_back(eng):
+    from push import service as campaigns
+    from push.exceptions import WrongState
+    from push.models import CampaignKind
+    from push.schemas import CampaignCreate
+    from surveys import feedback
+
+    survey_id, openids = _open_targeted(2)
+    with session_scope() as s:
+        survey = s.get(Survey, survey_id)
+        rec = s.scalar(select(SurveyRecipient).where(SurveyRecipient.survey_id == survey_id)) or SurveyRecipient(
+            survey_id=survey_id, follower_id=s.scalar(select(Follower.id).where(Follower.openid == openids[0])))
+        rec.status, rec.wants_feedback = RecipientStatus.completed, True
+        s.add(rec)
+        feedback.write(session=s, survey=survey, adopted="增设融资对接会", not_adopted="")
+        feedback.publish(session=s, survey=survey)
+        author, reviewer = make_staff(s, Role.editor), make_staff(s, Role.reviewer)
+        campaign = campaigns.create(session=s, campaign_in=CampaignCreate(
+            title="采纳情况", kind=CampaignKind.feedback, survey_id=survey_id), author=author)
+        campaigns.submit(session=s, campaign=campaign, require_test_send=False)
+        campaigns.approve(session=s, campaign=campaign, reviewer=reviewer)
+        feedback.write(session=s, survey=survey, adopted="改为：不再举办对接会", not_adopted="")
+        with pytest.raises(WrongState):
+            campaigns.launch(session=s, campaign=campaign)
+        assert campaign.status is CampaignStatus.draft
+
+
+def _status(campaign_id: int) -> str:
+    with session_scope() as s:
+        return str(s.get(Campaign, campaign_id).status)
