@@ -6,14 +6,12 @@ from core import metrics  # noqa: F401 - connects the signals that count task ou
 from core.queue import celery_app as app
 from core.settings import UnreachableLinks, get_settings
 
-app.conf.include = ["wechat.tasks", "bot.tasks", "subscriptions.tasks", "policies.tasks", "push.tasks",
-                    "surveys.tasks"]
+app.conf.include = ["wechat.tasks", "bot.tasks", "subscriptions.tasks", "policies.tasks", "push.tasks"]
 app.conf.beat_schedule = {
     "flush-last-seen": {"task": "subscriptions.flush_last_seen", "schedule": 60.0},
     "policy-status": {"task": "policies.refresh_status", "schedule": 3600.0},
     "sync-wechat-tags": {"task": "subscriptions.sync_wechat_tags", "schedule": 3600.0},
     "push-tick": {"task": "push.tick", "schedule": get_settings().push_tick_seconds},
-    "survey-close": {"task": "surveys.close_due", "schedule": 60.0},
 }
 structured_logging.configure(get_settings().log_level)
 try:  # workers send the pushes: none with links nobody can open
