@@ -1,4 +1,4 @@
-"""`policypush user create USERNAME --role ROLE [--password P]`."""
+"""`policypush user create USERNAME --role ROLE [--password P] [--by CREATOR]`."""
 from __future__ import annotations
 
 from typing import Annotated
@@ -18,6 +18,9 @@ def create(username: str,
            password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
                                                  help="prompted for when omitted")],
            openid: Annotated[str | None, typer.Option(help="their own WeChat openid, for test sends")] = None,
+           by: Annotated[str | None, typer.Option(
+               help="username of the staff member asking for the account: recorded as its creator, who "
+                    "cannot approve their own campaigns with it")] = None,
            ) -> None:
     """Create a staff account."""
     from core import migrate
@@ -25,9 +28,14 @@ def create(username: str,
     migrate.upgrade()
     try:
         with session_scope() as session:
+            creator = None
+            if by is not None:
+                creator = service.get_by_username(session=session, username=by)
+                if creator is None:
+                    raise service.Invalid(f"创建人账号不存在：{by}（--by）")
             user = service.create_user(session=session, username=username, password=password, role=role,
-                                       openid=openid)
-            service.audit(session=session, actor=None, action="user.create", target=f"user:{user.id}",
+                                       openid=openid, created_by=creator)
+            service.audit(session=session, actor=creator, action="user.create", target=f"user:{user.id}",
                           role=role.value, via="cli")
     except service.StaffError as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)

@@ -59,7 +59,8 @@ def users(request: Request, session: DbSession, staff: Admin) -> HTMLResponse:
 def create_user(request: Request, session: DbSession, staff: Admin, username: Annotated[str, Form()] = "",
                 role: Annotated[str, Form()] = "", password: Annotated[str, Form()] = ""):
     try:
-        user = service.create_user(session=session, username=username, password=password, role=role)
+        user = service.create_user(session=session, username=username, password=password, role=role,
+                                   created_by=staff.user)
     except service.StaffError as exc:
         return _users_page(request, session, staff, values={"username": username, "role": role}, error=str(exc),
                            status_code=409 if isinstance(exc, service.Conflict) else 422)

@@ -106,6 +106,10 @@ def run_batch(*, campaign_id: int, token: str, opts: Options, client: WeChatAPI,
         spec = campaign.quiet_hours if campaign.quiet_hours is not None else opts.quiet_hours
         if quiet_until(spec, opts.tz, now):
             return Next("stop")  # the tick starts the chains again when the quiet hours end
+        if not service.approval_holds(session=s, campaign=campaign):
+            service.stop_changed(session=s, campaign=campaign)
+            log.warning("campaign stopped: changed since approval", extra={"campaign": campaign_id})
+            return Next("stop")
         message = content.build(session=s, campaign=campaign, tz=opts.tz, now=now, notice_issuer=opts.notice_issuer)
         survey = invitations.round_of(campaign)
         template, template_id = ((opts.survey_template, opts.survey_template_id) if survey

@@ -60,6 +60,10 @@ def send(*, campaign_id: int, opts: Options, client: WeChatAPI) -> str:
         spec = campaign.quiet_hours if campaign.quiet_hours is not None else opts.quiet_hours
         if quiet_until(spec, opts.tz, now):
             return "quiet"  # the tick sends it when the quiet hours end
+        if not service.approval_holds(session=s, campaign=campaign):
+            service.stop_changed(session=s, campaign=campaign)
+            log.warning("campaign stopped: changed since approval", extra={"campaign": campaign_id})
+            return "changed"
         try:
             tag_id = service.mass_tag_id(session=s, campaign=campaign)
         except (NotReady, SegmentFilterError):  # a park of the segment was deleted since approval

@@ -39,6 +39,7 @@ class PauseReason(enum.StrEnum):
     staff = "staff"  # paused by a person
     quota = "quota"  # 45009: daily quota used; resumes by itself after the reset
     stopped = "stopped"  # 40037 or another configuration error staff must fix, then resume
+    changed = "changed"  # what was approved changed after launch: restore it and resume, or cancel
 
 
 class DeliveryStatus(enum.StrEnum):

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, inspect, select, update
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
+from core.settings import get_settings
 from policies.models import Policy
-from push import templates
+from push import content, templates
 from push.exceptions import NotAllowed, NotReady, WrongState
 from push.models import (
     OPEN,
@@ -33,6 +34,9 @@ from surveys.models import Survey
 
 S = CampaignStatus
 EDITABLE = (S.draft, S.submitted, S.approved, S.scheduled)  # an edit sends these back to draft
+CHANGED = ("what was approved has changed since (the policy, its interpretation, the message or the audience): "
+           "nothing more is sent. Restore it and resume, or cancel and submit a new campaign for review / "
+           "审核后内容已变更，已停止发送：恢复原内容后可继续发送，或取消后重新提交审核")
 _CONTENT = ("title", "kind", "policy_id", "survey_id", "notice_text", "summary", "segment_id", "segment_filter", "channel",
             "template_id", "send_at", "quiet_hours")
 
@@ -121,27 +125,57 @@ def segment_filter(*, session: Session, campaign: Campaign) -> dict[str, Any]:
     return dict(campaign.segment_filter or {})
 
 
+# A notice's date is the day it goes out, not content: the hashed message is drawn at one fixed instant.
+_HASH_INSTANT = datetime(2000, 1, 1, tzinfo=UTC)
+_LINK = "{link}"  # stands for the per-delivery tracking link in a hashed text
+_NOT_CONTENT = frozenset({"created_at", "updated_at"})
+
+
+def _columns(row: Any) -> dict[str, Any]:
+    """Every stored field of a row: a field added later is hashed without anyone remembering to."""
+    return {a.key: getattr(row, a.key) for a in inspect(row).mapper.column_attrs if a.key not in _NOT_CONTENT}
+
+
 def content_hash(*, session: Session, campaign: Campaign) -> str:
-    """A hash of exactly what would go out: content (the policy and its interpretation included),
-    audience (the filter itself, not only a saved segment's id) and channel."""
+    """A hash of exactly what would go out: the message as the campaign's channel sends it (template id
+    and data, or the text), every field of the policy and its interpretation that the link shows, the
+    audience (the filter itself, not only a saved segment's id), the channel and the send time."""
+    s = get_settings()
     payload: dict[str, Any] = {k: getattr(campaign, k) for k in _CONTENT}
-    payload["send_at"] = campaign.send_at.isoformat() if campaign.send_at else None
     payload["filter"] = segment_filter(session=session, campaign=campaign)
+    message = content.build(session=session, campaign=campaign, tz=s.push_timezone, now=_HASH_INSTANT,
+                            notice_issuer=s.push_notice_issuer)
+    payload["landing"] = message.landing_path
+    if campaign.channel is Channel.template:
+        filled = templates.CampaignTemplate.from_settings(s).fill(message)
+        payload["template"] = {"id": campaign.template_id or s.push_template_id, "title": filled.title,
+                               "data": filled.data}
+    else:
+        payload["text"] = message.text(_LINK)
     if campaign.kind is CampaignKind.policy and campaign.policy_id is not None:
         policy = session.get(Policy, campaign.policy_id)
         if policy is not None:
             interp = policy.interpretation
-            payload["policy"] = {
-                "title": policy.title, "doc_number": policy.doc_number, "issuer": policy.issuer,
-                "status": str(policy.status), "body": hashlib.sha256(policy.body.encode()).hexdigest(),
-                "interpretation": None if interp is None else {
-                    c: getattr(interp, c) for c in ("background", "goals", "main_content", "keywords", "scope",
-                                                    "standards", "benefits", "changes", "image_url", "video_url")}}
+            payload["policy"] = _columns(policy)
+            payload["interpretation"] = None if interp is None else _columns(interp)
     if campaign.kind is CampaignKind.feedback and campaign.survey_id is not None:
         row = feedback.published(session=session, survey_id=campaign.survey_id)
         payload["feedback"] = None if row is None else [row.adopted, row.not_adopted]
     raw = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def approval_holds(*, session: Session, campaign: Campaign) -> bool:
+    """Whether what would go out now is still exactly what was approved."""
+    try:
+        return content_hash(session=session, campaign=campaign) == campaign.approved_hash
+    except NotReady:  # the saved segment is gone
+        return False
+
+
+def stop_changed(*, session: Session, campaign: Campaign) -> Campaign:
+    """A launched campaign whose approved content changed sends nothing more, and says why."""
+    return pause(session=session, campaign=campaign, reason=PauseReason.changed, detail=CHANGED)
 
 
 def problems(*, session: Session, campaign: Campaign, now: datetime | None = None) -> list[str]:
@@ -238,6 +272,9 @@ def approve(*, session: Session, campaign: Campaign, reviewer: StaffUser) -> Cam
         raise NotAllowed("only a reviewer approves / 仅审核人员可审核")
     if reviewer.id == campaign.author_id:
         raise NotAllowed("the author cannot approve their own campaign / 不能审核自己撰写的推送")
+    if reviewer.created_by_id is not None and reviewer.created_by_id == campaign.author_id:
+        raise NotAllowed("an account the author created cannot approve their campaign / "
+                         "撰写人创建的账号不能审核其撰写的推送，请由其他审核人员审核")
     found = problems(session=session, campaign=campaign)
     if found:
         raise NotReady("; ".join(found), found)
@@ -262,11 +299,11 @@ def launch(*, session: Session, campaign: Campaign, now: datetime | None = None)
     since (a saved segment, the policy or its interpretation): then it goes back to draft."""
     _require(campaign, S.approved, to="launch")
     now = now or utcnow()
-    if content_hash(session=session, campaign=campaign) != campaign.approved_hash:
+    if not approval_holds(session=session, campaign=campaign):
         _back_to_draft(campaign)
         session.flush()
         raise WrongState("the content, policy or segment changed since approval; the campaign is back "
-                         "in draft for review / 审核后内容已变更，已退回草稿")
+                         "in draft for review / 审核后内容已变更，已退回草稿，请重新测试发送并提交审核")
     campaign.launched_at = now
     if campaign.send_at is not None and campaign.send_at > now:
         campaign.status = S.scheduled
@@ -298,6 +335,8 @@ def pause(*, session: Session, campaign: Campaign, reason: PauseReason = PauseRe
 
 def resume(*, session: Session, campaign: Campaign) -> Campaign:
     _require(campaign, S.paused, to="resume")
+    if not approval_holds(session=session, campaign=campaign):
+        raise WrongState(CHANGED)
     campaign.status = S.running
     campaign.pause_reason = campaign.pause_detail = campaign.paused_until = None
     session.flush()
@@ -307,9 +346,14 @@ def resume(*, session: Session, campaign: Campaign) -> Campaign:
 def resume_after_quota(*, session: Session, now: datetime) -> list[int]:
     rows = list(session.scalars(select(Campaign).where(
         Campaign.status == S.paused, Campaign.pause_reason == PauseReason.quota, Campaign.paused_until <= now)))
+    resumed = []
     for campaign in rows:
-        resume(session=session, campaign=campaign)
-    return [c.id for c in rows]
+        if approval_holds(session=session, campaign=campaign):
+            resume(session=session, campaign=campaign)
+            resumed.append(campaign.id)
+        else:
+            stop_changed(session=session, campaign=campaign)
+    return resumed
 
 
 def cancel(*, session: Session, campaign: Campaign) -> Campaign:

@@ -135,7 +135,7 @@ def reset_password(body: PasswordReset, user: Found, session: DbSession, admin: 
 def create_user(body: UserCreate, session: DbSession, admin: Admin) -> UserRead:
     try:
         user = service.create_user(session=session, username=body.username, password=body.password,
-                                   role=body.role, openid=body.openid)
+                                   role=body.role, openid=body.openid, created_by=admin)
     except service.Invalid as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     except service.Conflict as exc:

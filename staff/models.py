@@ -35,6 +35,8 @@ class StaffUser(Base):
     # issued before carries the old value and is refused from then on
     token_version: Mapped[int] = mapped_column(default=1, server_default="1")
     demo: Mapped[bool] = mapped_column(default=False, server_default=false())  # signs in only against the sandbox
+    # who made the account: they cannot approve that person's campaigns with it (four eyes)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

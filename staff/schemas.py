@@ -55,6 +55,7 @@ class UserRead(BaseModel):
     openid: str | None
     active: bool
     demo: bool
+    created_by_id: int | None
     created_at: datetime
 
 

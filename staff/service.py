@@ -30,7 +30,9 @@ def get_by_username(*, session: Session, username: str) -> StaffUser | None:
 
 
 def create_user(*, session: Session, username: str, password: str, role: Role | str,
-                openid: str | None = None, demo: bool = False) -> StaffUser:
+                openid: str | None = None, demo: bool = False, created_by: StaffUser | None = None) -> StaffUser:
+    """A new staff account; `created_by` is who asked for it (None: set up from the command line or the
+    demo), recorded so that they cannot approve their own campaigns with it."""
     try:
         name = usernames.checked(username)
         passwords.check(password, username=name)
@@ -41,7 +43,8 @@ def create_user(*, session: Session, username: str, password: str, role: Role | 
         raise Invalid(f"未知的角色 {role!r}，可选：{'、'.join(Role)}") from None
     if session.scalar(select(StaffUser.id).where(StaffUser.username == name)) is not None:
         raise Conflict(f"用户名“{name}”已存在")
-    user = StaffUser(username=name, password_hash=hash_password(password), role=role, openid=openid, demo=demo)
+    user = StaffUser(username=name, password_hash=hash_password(password), role=role, openid=openid, demo=demo,
+                     created_by_id=created_by.id if created_by else None)
     session.add(user)
     session.flush()
     return user

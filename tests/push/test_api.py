@@ -49,7 +49,7 @@ def world(app_env, monkeypatch):
             incomplete = make_policy(s, complete=False)
             users = {"author": make_staff(s, Role.editor, openid="oStaffAuthor001"),
                      "editor": make_staff(s, Role.editor), "reviewer": make_staff(s, Role.reviewer),
-                     "analyst": make_staff(s, Role.analyst)}
+                     "analyst": make_staff(s, Role.analyst), "admin": make_staff(s, Role.admin, openid="oStaffAdmin0001")}
             ids = {"park": park.id, "policy": policy.id, "incomplete": incomplete.id}
             headers = {k: {"Authorization": f"Bearer {issue_token(u.id, u.role.value)}"} for k, u in users.items()}
         with TestClient(app) as client:
@@ -195,6 +195,25 @@ def test_the_author_cannot_approve_and_neither_can_an_editor(world):
     assert own.status_code == 403 and "author" in own.json()["detail"]["message"]
 
 
+def test_an_account_the_author_created_cannot_approve_their_campaign(world):
+    client, headers, ids, _ = world
+    made = client.post("/api/users", json={"username": "sock-reviewer", "password": "Sock-puppet-42",
+                                           "role": "reviewer"}, headers=headers["admin"])
+    assert made.status_code == 201 and made.json()["created_by_id"]
+    token = client.post("/api/auth/token", data={"username": "sock-reviewer", "password": "Sock-puppet-42"})
+    sock = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    authored = client.post("/api/campaigns", json={"title": "管理员撰写的推送", "policy_id": ids["policy"],
+                                                   "segment_filter": {"parks": [ids["park"]]}}, headers=headers["admin"])
+    cid = authored.json()["id"]
+    assert authored.json()["author_id"] == made.json()["created_by_id"]
+    assert _post(client, headers, "admin", cid, "test-send").status_code == 200
+    assert _post(client, headers, "admin", cid, "submit").status_code == 200
+    refused = client.post(f"/api/campaigns/{cid}/approve", headers=sock)
+    assert refused.status_code == 403 and "撰写人创建的账号不能审核" in refused.json()["detail"]["message"]
+    assert client.get(f"/api/campaigns/{cid}", headers=sock).json()["status"] == "submitted"
+    assert _post(client, headers, "reviewer", cid, "approve").status_code == 200  # another reviewer may
+
+
 def test_an_edit_after_approval_sends_it_back_to_draft(world):
     client, headers, ids, _ = world
     cid = _approved(client, headers, ids)
@@ -245,6 +264,32 @@ def test_a_change_to_the_policy_or_saved_segment_after_approval_blocks_the_launc
     refused = _post(client, headers, "author", cid, "launch")
     assert refused.status_code == 409
     assert client.get(f"/api/campaigns/{cid}", headers=headers["author"]).json()["status"] == "draft"
+
+
+@pytest.mark.parametrize(("field", "value"), [("issued_on", "2024-03-01"), ("effective_on", "2024-04-01"),
+                                            ("expires_on", "2029-12-31"),
+                                            ("source_url", "https://www.hld.gov.cn/zwgk/2024/10.html")])
+def test_a_change_to_the_policys_dates_or_source_after_approval_blocks_the_launch(world, field, value):
+    client, headers, ids, state = world
+    cid = _approved(client, headers, ids)
+    changed = client.patch(f"/api/policies/{ids['policy']}", json={field: value}, headers=headers["editor"])
+    assert changed.status_code == 200, changed.text
+    refused = _post(client, headers, "author", cid, "launch")
+    assert refused.status_code == 409 and "审核后内容已变更" in refused.json()["detail"]["message"]
+    detail = client.get(f"/api/campaigns/{cid}", headers=headers["author"]).json()
+    assert detail["status"] == "draft" and detail["approved_hash"] is None
+    assert [m for m in state.sent() if m["touser"] != "oStaffAuthor001"] == []
+
+
+def test_a_change_to_the_template_mapping_after_approval_blocks_the_launch(world, monkeypatch):
+    from core.settings import get_settings
+
+    client, headers, ids, _ = world
+    cid = _approved(client, headers, ids)
+    monkeypatch.setenv("PUSH_TEMPLATE_FIELDS", '{"thing1": "title", "thing2": "doc_number", "date3": "date", '
+                                               '"thing4": "summary"}')
+    get_settings.cache_clear()
+    assert _post(client, headers, "author", cid, "launch").status_code == 409
 
 
 def test_a_repeated_launch_adds_no_recipient(world):

@@ -3,7 +3,7 @@ the sandbox: exactly once per follower, crash safety, error codes, quiet hours, 
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -11,7 +11,9 @@ import pytest
 from sqlalchemy import select, update
 
 from core.db import session_scope, utcnow
+from policies.models import Policy
 from push import flows, schedule, service
+from push.exceptions import WrongState
 from push.models import Campaign, CampaignStatus, Delivery, DeliveryStatus, PauseReason
 from sandbox.templates import DEFAULT_TEMPLATES
 from staff.models import Role
@@ -304,3 +306,29 @@ def test_a_scheduled_campaign_due_while_the_system_was_down_starts_on_the_next_t
     # no ETA task exists: the beat tick (every second here) finds it due in the database
     assert finished(c.id, 30)
     assert len(template_records(eng.state, openids)) == 10
+
+
+def test_a_policy_changed_after_launch_stops_the_sending_with_nothing_sent(eng):
+    cid, openids = launch(20, go=False)
+    with session_scope() as s:
+        campaign = s.get(Campaign, cid)
+        policy = s.get(Policy, campaign.policy_id)
+        policy.issued_on = date(2024, 3, 1)
+    flows.after_launch(campaign)
+    assert wait_for(lambda: campaign_status(cid) == "paused")
+    with session_scope() as s:
+        c = s.get(Campaign, cid)
+        assert c.pause_reason is PauseReason.changed and "审核后内容已变更" in c.pause_detail
+        with pytest.raises(WrongState, match="审核后内容已变更"):  # resuming cannot send it either
+            service.resume(session=s, campaign=c)
+        s.rollback()
+    time.sleep(1.5)  # beat ticks meanwhile: nothing restarts it
+    assert template_records(eng.state, openids) == {}
+    assert {r.status for r in deliveries(cid)} <= {D.pending}
+    with session_scope() as s:  # what was approved is restored: it may go on
+        s.get(Policy, policy.id).issued_on = None
+    with session_scope() as s:
+        c = service.resume(session=s, campaign=s.get(Campaign, cid))
+    flows.after_launch(c)
+    assert finished(cid)
+    assert template_records(eng.state, openids) == dict.fromkeys(openids, 1)

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from core.db import get_engine, session_scope
+from policies.models import Policy
 from push import flows, mass, receipts, service
 from push.models import Campaign, Channel, Delivery, PauseReason
 from staff.models import Role
@@ -166,6 +167,20 @@ def test_a_used_up_monthly_quota_stops_the_campaign_and_says_why(eng, worker):
     flows.after_launch(resumed)
     assert finished(cid)
     assert [set(r["touser"]) for r in mass_records(eng.state)] == [set(tagged)]
+
+
+def test_a_policy_changed_after_launch_is_not_mass_sent(eng, worker):
+    park_id, _, _ = tagged_parks()
+    c = approved_mass(park_id)
+    with session_scope() as s:
+        launched = service.launch(session=s, campaign=s.get(Campaign, c.id))
+        s.get(Policy, c.policy_id).source_url = "https://www.hld.gov.cn/zwgk/changed.html"
+    flows.after_launch(launched)
+    assert wait_for(lambda: campaign_status(c.id) == "paused")
+    time.sleep(2)  # ticks: it is not tried again
+    stopped = campaign(c.id)
+    assert stopped.pause_reason is PauseReason.changed and "审核后内容已变更" in stopped.pause_detail
+    assert stopped.mass_started_at is None and mass_records(eng.state) == []
 
 
 def test_busy_wechat_is_tried_again_then_the_campaign_stops_with_nothing_sent(eng, worker):

@@ -102,6 +102,20 @@ def test_cli_creates_a_user_and_prompts_for_the_password(client):
         assert session.query(AuditEntry).filter_by(action="user.create").count() == 1
 
 
+def test_cli_records_who_asked_for_the_account(client):
+    with session_scope() as session:
+        admin = service.create_user(session=session, username="boss", password=PASSWORD, role="admin")
+    runner = CliRunner()
+    r = runner.invoke(cli, ["user", "create", "rev", "--role", "reviewer", "--password", PASSWORD, "--by", "nobody"])
+    assert r.exit_code == 1 and "创建人账号不存在" in r.output
+    r = runner.invoke(cli, ["user", "create", "rev", "--role", "reviewer", "--password", PASSWORD, "--by", "boss"])
+    assert r.exit_code == 0, r.output
+    with session_scope() as session:
+        assert service.get_by_username(session=session, username="rev").created_by_id == admin.id
+        entry = session.query(AuditEntry).filter_by(action="user.create").one()
+        assert entry.actor_id == admin.id
+
+
 def test_cli_reports_errors_and_creates_nothing(client):
     runner = CliRunner()
     r = runner.invoke(cli, ["user", "create", "x", "--role", "editor", "--password", "short"])
