@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from bot import api as bot_api
 from console import accounts as console_accounts
 from console import assets as console_assets
+from console import audit as console_audit
 from console import auth as console_auth
 from console import bindings as console_bindings
 from console import campaigns as console_campaigns
@@ -40,7 +41,7 @@ from webhooks import api as webhook_api
 ROUTERS = [webhook_api.router, ops_api.router, policy_pages.router, push_api.public,
            console_assets.docs, console_auth.router, console_dashboard.router, console_campaigns.router,
            console_surveys.router, console_bindings.router, survey_form.router, console_accounts.router,
-           survey_feedback.public, console_knowledge.router, console_questions.router]
+           survey_feedback.public, console_knowledge.router, console_questions.router, console_audit.router]
 # the staff API: every route documents the shared refusals (core.problems)
 STAFF_ROUTERS = [staff_api.router, staff_uploads.router, subscriptions_api.router, verification_api.router,
                  bot_api.router, policies_api.router, push_api.router, surveys_api.router,

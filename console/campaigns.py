@@ -19,12 +19,12 @@ from core.settings import get_settings
 from policies import service as policies
 from policies.models import PolicyStatus
 from push import flows, service, stats, templates
-from push.exceptions import CampaignError, NotReady
+from push.exceptions import CampaignError, NotAllowed
 from push.models import Campaign, CampaignStatus
 from push.schemas import CampaignCreate, CampaignUpdate
 from staff.deps import DbSession
-from staff.models import AuditEntry, StaffUser
-from staff.service import audit
+from staff.models import StaffUser
+from staff.service import audit, record_refusal
 from subscriptions import service as subscriptions
 from subscriptions.models import Park, Segment
 
@@ -219,16 +219,11 @@ def _audience(session: Session, campaign: Campaign) -> str:
 
 
 def _last_rejection(session: Session, campaign: Campaign) -> dict[str, Any] | None:
-    if campaign.status is not S.draft:
+    """The reviewer's reason, shown to the author while the campaign is back in draft."""
+    if campaign.status is not S.draft or campaign.rejected_at is None:
         return None
-    # the reviewer's reason, as the audit log recorded it with the rejection
-    entry = session.scalar(select(AuditEntry).where(AuditEntry.target == f"campaign:{campaign.id}",
-                                                    AuditEntry.action.in_(("campaign.reject", "campaign.submit")))
-                           .order_by(AuditEntry.id.desc()).limit(1))
-    if entry is None or entry.action != "campaign.reject":
-        return None
-    reviewer = session.get(StaffUser, entry.actor_id) if entry.actor_id else None
-    return {"reason": entry.detail.get("reason", ""), "by": reviewer.username if reviewer else "", "at": entry.at}
+    reviewer = session.get(StaffUser, campaign.rejected_by_id) if campaign.rejected_by_id else None
+    return {"reason": campaign.reject_reason, "by": reviewer.username if reviewer else "", "at": campaign.rejected_at}
 
 
 @router.get("/{campaign_id}/progress", response_class=HTMLResponse)
@@ -241,11 +236,16 @@ def progress(request: Request, campaign: Found, session: DbSession, staff: AnySt
 def _refused(request: Request, session: Session, staff: Staff, campaign: Campaign, exc: CampaignError,
              *, keep: bool = False) -> HTMLResponse:
     """A refused action changes nothing (except what the domain itself keeps: a launch refused for
-    changed content sends the campaign back to draft): the page again, saying why, with the API's status."""
+    changed content sends the campaign back to draft): the page again, saying why, with the API's status.
+    A refusal of who may act (403) is kept in the audit log."""
     if keep:
         session.commit()
     else:
         session.rollback()
+    if isinstance(exc, NotAllowed):
+        action = request.url.path.rsplit("/", 1)[-1].replace("-", "_")
+        record_refusal(session=session, actor=staff.user, action=f"campaign.{action}",
+                       target=f"campaign:{campaign.id}", reason=exc.message)
     session.refresh(campaign)
     return _detail_page(request, session, staff, campaign, refusal=_cn(exc), status_code=exc.status_code)
 
@@ -288,13 +288,11 @@ def approve(request: Request, campaign: Found, session: DbSession, staff: Review
 @router.post("/{campaign_id}/reject")
 def reject(request: Request, campaign: Found, session: DbSession, staff: Reviewer,
            reason: Annotated[str, Form(max_length=500)] = "") -> Response:
-    if not reason.strip():
-        return _refused(request, session, staff, campaign, NotReady("请填写退回理由"))
     try:
-        service.reject(session=session, campaign=campaign, reviewer=staff.user)
+        service.reject(session=session, campaign=campaign, reviewer=staff.user, reason=reason)
     except CampaignError as exc:
         return _refused(request, session, staff, campaign, exc)
-    _audit(session, staff, "reject", campaign, reason=reason.strip())
+    _audit(session, staff, "reject", campaign, reason=campaign.reject_reason)
     return _done(staff, campaign, "已退回给撰写人")
 
 

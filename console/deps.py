@@ -10,7 +10,7 @@ from urllib.parse import quote
 from fastapi import Depends, HTTPException, Request, status
 
 from console import sessions
-from staff.deps import DbSession
+from staff.deps import SAFE_METHODS, DbSession, refused_by_role
 from staff.models import Role, StaffUser
 
 # The same role sets as the API's routes: admins may do everything.
@@ -44,7 +44,7 @@ def _to_sign_in(request: Request) -> HTTPException:
 
 async def check_csrf(request: Request) -> None:
     """Every POST carries the session's CSRF token, as a form field or the X-CSRF-Token header (htmx)."""
-    if request.method in ("GET", "HEAD", "OPTIONS"):
+    if request.method in SAFE_METHODS:
         return
     live = sessions.load(request.cookies.get(sessions.COOKIE))
     if live is None:
@@ -67,8 +67,11 @@ def signed_in(request: Request, session: DbSession) -> Staff:
 
 
 def require(roles: frozenset[Role]):
-    def check(staff: Annotated[Staff, Depends(signed_in)]) -> Staff:
+    """Admits the given roles; a refused request that would change something is kept in the audit log."""
+    def check(request: Request, session: DbSession, staff: Annotated[Staff, Depends(signed_in)]) -> Staff:
         if not staff.can(roles):
+            if request.method not in SAFE_METHODS:
+                refused_by_role(session=session, user=staff.user, request=request, needs=sorted(roles))
             raise HTTPException(status.HTTP_403_FORBIDDEN, "当前角色无权进行此操作")
         return staff
 

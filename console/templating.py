@@ -35,6 +35,7 @@ NAVIGATION = [
     ("问卷", "/console/surveys", READERS),
     ("绑定核验", "/console/bindings", SUBSCRIPTION_READERS),
     ("管理·员工账号", "/console/admin/users", ADMINS),
+    ("管理·审计日志", "/console/audit", ADMINS),
     ("我的账号", "/console/account", READERS),
 ]
 

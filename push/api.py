@@ -19,13 +19,14 @@ from core.ids import Id
 from core.problems import Problem
 from core.settings import get_settings
 from push import content, flows, relay, service, stats, templates
-from push.exceptions import CampaignError
+from push.exceptions import CampaignError, NotAllowed
 from push.models import Campaign, CampaignKind, CampaignStatus, Delivery
 from push.schemas import (
     CampaignCreate,
     CampaignDetail,
     CampaignPreview,
     CampaignRead,
+    CampaignReject,
     CampaignStats,
     CampaignUpdate,
     RelayPark,
@@ -33,7 +34,7 @@ from push.schemas import (
 )
 from staff.deps import CurrentUser, DbSession, require
 from staff.models import Role, StaffUser
-from staff.service import audit
+from staff.service import audit, record_refusal
 
 router = APIRouter(prefix="/api/campaigns", tags=["campaigns"])
 public = APIRouter(tags=["campaigns"], include_in_schema=False)
@@ -120,8 +121,14 @@ def test_send(campaign: Found, session: DbSession, user: Editor) -> TestSendResu
 
 def _transition(name: str, campaign: Campaign, session, user: StaffUser, **kwargs) -> CampaignDetail:
     with refusals():
-        getattr(service, name)(session=session, campaign=campaign, **kwargs)
-    extra = {"hash": campaign.approved_hash} if name == "approve" else {}
+        try:
+            getattr(service, name)(session=session, campaign=campaign, **kwargs)
+        except NotAllowed as exc:  # who may not: kept in the audit log
+            session.rollback()
+            record_refusal(session=session, actor=user, action=f"campaign.{name}", target=f"campaign:{campaign.id}",
+                           reason=exc.message)
+            raise
+    extra = {"approve": {"hash": campaign.approved_hash}, "reject": {"reason": campaign.reject_reason}}.get(name, {})
     _audit(session, user, name, campaign, **extra)
     return _detail(session, campaign)
 
@@ -138,8 +145,8 @@ def approve(campaign: Found, session: DbSession, user: Reviewer) -> CampaignDeta
 
 
 @router.post("/{campaign_id}/reject", response_model=CampaignDetail, responses=_REFUSALS)
-def reject(campaign: Found, session: DbSession, user: Reviewer) -> CampaignDetail:
-    return _transition("reject", campaign, session, user, reviewer=user)
+def reject(campaign: Found, body: CampaignReject, session: DbSession, user: Reviewer) -> CampaignDetail:
+    return _transition("reject", campaign, session, user, reviewer=user, reason=body.reason)
 
 
 @router.post("/{campaign_id}/launch", response_model=CampaignDetail, responses=_REFUSALS)

@@ -91,6 +91,10 @@ class Campaign(Base):
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     approved_at: Mapped[datetime | None]
     approved_hash: Mapped[str | None] = mapped_column(String(64))  # what exactly was approved
+    # the last rejection: who, when and the reason the author reads
+    rejected_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    rejected_at: Mapped[datetime | None]
+    reject_reason: Mapped[str | None] = mapped_column(String(500))
     launched_at: Mapped[datetime | None]
     materialized_at: Mapped[datetime | None]  # every recipient written into delivery
     finished_at: Mapped[datetime | None]

@@ -92,6 +92,17 @@ class Counts(BaseModel):
         return self.targeted - self.pending - self.claimed
 
 
+class CampaignReject(TextInput):
+    reason: str = Field(min_length=1, max_length=500, description="why, for the author / 退回理由")
+
+    @field_validator("reason")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("a rejection needs a reason for the author / 请填写退回理由")
+        return v.strip()
+
+
 class CampaignRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -115,6 +126,9 @@ class CampaignRead(BaseModel):
     approved_by_id: int | None
     approved_at: datetime | None
     approved_hash: str | None
+    rejected_by_id: int | None  # the last rejection, and the reason the author reads
+    rejected_at: datetime | None
+    reject_reason: str | None
     launched_at: datetime | None
     finished_at: datetime | None
     pause_reason: PauseReason | None

@@ -285,11 +285,16 @@ def approve(*, session: Session, campaign: Campaign, reviewer: StaffUser) -> Cam
     return campaign
 
 
-def reject(*, session: Session, campaign: Campaign, reviewer: StaffUser) -> Campaign:
+def reject(*, session: Session, campaign: Campaign, reviewer: StaffUser, reason: str) -> Campaign:
+    """Back to the author with the reviewer's reason, kept on the campaign for the author to read."""
     _require(campaign, S.submitted, S.approved, to="reject")
     if reviewer.role not in (Role.reviewer, Role.admin):
         raise NotAllowed("only a reviewer rejects / 仅审核人员可退回")
+    reason = reason.strip()
+    if not reason:
+        raise NotReady("a rejection needs a reason for the author / 请填写退回理由")
     _back_to_draft(campaign)
+    campaign.rejected_by_id, campaign.rejected_at, campaign.reject_reason = reviewer.id, utcnow(), reason
     session.flush()
     return campaign
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 from redis.exceptions import RedisError
 from wechatpy.exceptions import WeChatClientException
@@ -13,6 +13,7 @@ from core.problems import Problem
 from staff import binding, service, signin
 from staff.deps import Admin, CurrentUser, DbSession, client_address
 from staff.schemas import (
+    AuditQuery,
     AuditRead,
     BindingRead,
     PasswordChange,
@@ -145,8 +146,8 @@ def create_user(body: UserCreate, session: DbSession, admin: Admin) -> UserRead:
     return UserRead.model_validate(user)
 
 
-@router.get("/audit", response_model=list[AuditRead])
-def audit_log(session: DbSession, _admin: Admin, limit: int = 100,
-              before_id: Id | None = None) -> list[AuditRead]:
-    entries = service.recent_audit(session=session, limit=min(max(limit, 1), 500), before_id=before_id)
-    return [AuditRead.model_validate(e) for e in entries]
+@router.get("/audit", response_model=list[AuditRead], summary="The audit log, filtered, newest first")
+def audit_log(session: DbSession, _admin: Admin, query: Annotated[AuditQuery, Query()]) -> list[AuditRead]:
+    """Keyset paged: pass the last `id` of a page as `before_id` for the next."""
+    return [AuditRead(id=e.id, at=e.at, actor_id=e.actor_id, actor=actor, action=e.action, target=e.target,
+                      detail=e.detail) for e, actor in service.audit_log(session=session, query=query)]

@@ -8,10 +8,12 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from core.db import request_session
+from staff import service
 from staff.models import Role, StaffUser
 from staff.security import read_token
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # requests that change nothing
 # scope="function": the session commits before the response starts, so a client reading back at once sees the write
 DbSession = Annotated[Session, Depends(request_session, scope="function")]
 
@@ -32,16 +34,25 @@ def current_user(session: DbSession, token: Annotated[str | None, Depends(oauth2
 
 
 def require(*roles: Role):
-    """A dependency admitting the given roles (admins always)."""
+    """A dependency admitting the given roles (admins always). A refused request that would change
+    something is kept in the audit log."""
     allowed = {Role.admin, *roles}
 
-    def check(user: Annotated[StaffUser, Depends(current_user)]) -> StaffUser:
+    def check(request: Request, session: DbSession, user: Annotated[StaffUser, Depends(current_user)]) -> StaffUser:
         if user.role not in allowed:
+            if request.method not in SAFE_METHODS:
+                refused_by_role(session=session, user=user, request=request, needs=sorted(allowed))
             raise HTTPException(status.HTTP_403_FORBIDDEN,
                                 f"role {user.role} may not do this; needs {', '.join(sorted(allowed))}")
         return user
 
     return check
+
+
+def refused_by_role(*, session: Session, user: StaffUser, request: Request, needs: list[str]) -> None:
+    """The audit entry of a state-changing request a role check refused (API and console)."""
+    service.record_refusal(session=session, actor=user, action="role", method=request.method,
+                           path=request.url.path, role=str(user.role), needs=needs)
 
 
 CurrentUser = Annotated[StaffUser, Depends(current_user)]

@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, String, false
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, utcnow
@@ -41,9 +41,15 @@ class StaffUser(Base):
 
 
 class AuditEntry(Base):
-    """Who did what, when: kept for every change staff make."""
+    """Who did what, when: kept for every change staff make, and for what they were refused
+    (`<action>.refused`)."""
 
     __tablename__ = "audit_entry"
+    __table_args__ = (  # the log's filters, each newest first
+        Index("ix_audit_entry_actor_id_id", "actor_id", "id"),
+        Index("ix_audit_entry_action_id", "action", "id"),
+        Index("ix_audit_entry_target_id", "target", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -3,8 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from core.ids import Id
 from core.text import TextInput
 from staff.models import Role
 
@@ -60,11 +61,34 @@ class UserRead(BaseModel):
 
 
 class AuditRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
     id: int
     at: datetime
     actor_id: int | None
+    actor: str | None = Field(description="the actor's username; null for the system or the command line")
     action: str
     target: str | None
     detail: dict[str, Any]
+
+
+class AuditQuery(BaseModel):
+    """The audit log's filters, all optional and combined; newest first, paged by `before_id`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    actor_id: Id | None = None
+    action: str | None = Field(default=None, max_length=64, pattern=r"^[a-z_]+(\.[a-z_]+)*$",
+                               description="an action (campaign.approve) or a dotted prefix of one (campaign)")
+    refused: bool = Field(default=False, description="only what was refused (actions ending in .refused)")
+    object_type: str | None = Field(default=None, max_length=32, pattern=r"^[a-z_]+$",
+                                    description="what was acted on: campaign, policy, user, ...")
+    object_id: Id | None = Field(default=None, description="with object_type: that one record")
+    since: AwareDatetime | None = Field(default=None, description="from this time on (inclusive)")
+    until: AwareDatetime | None = Field(default=None, description="before this time (exclusive)")
+    before_id: Id | None = Field(default=None, description="the last id of the previous page")
+    limit: int = Field(default=100, ge=1, le=500)
+
+    @model_validator(mode="after")
+    def _object(self) -> AuditQuery:
+        if self.object_id is not None and self.object_type is None:
+            raise ValueError("object_id needs object_type / 按对象编号筛选时须同时指定对象类型")
+        return self

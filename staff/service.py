@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from staff import passwords, usernames
 from staff.models import AuditEntry, Role, StaffUser
+from staff.schemas import AuditQuery
 from staff.security import hash_password, verify_nobody, verify_password
 
 
@@ -112,8 +113,43 @@ def audit(*, session: Session, actor: StaffUser | None, action: str, target: str
     return entry
 
 
-def recent_audit(*, session: Session, limit: int = 100, before_id: int | None = None) -> list[AuditEntry]:
-    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
-    if before_id is not None:
-        query = query.where(AuditEntry.id < before_id)
-    return list(session.scalars(query))
+def record_refusal(*, session: Session, actor: StaffUser | None, action: str, target: str | None = None,
+                   **detail: Any) -> AuditEntry:
+    """Log that `action` was refused (as `<action>.refused`) and commit it with what the session holds,
+    so that the entry stays although the request then fails. Callers roll back first what must not stay."""
+    entry = audit(session=session, actor=actor, action=f"{action}.refused", target=target, **detail)
+    session.commit()
+    return entry
+
+
+def audit_log(*, session: Session, query: AuditQuery) -> list[tuple[AuditEntry, str | None]]:
+    """Entries matching every filter given, newest first, each with its actor's username."""
+    q = query
+    stmt = (select(AuditEntry, StaffUser.username).outerjoin(StaffUser, StaffUser.id == AuditEntry.actor_id)
+            .order_by(AuditEntry.id.desc()).limit(q.limit))
+    if q.before_id is not None:
+        stmt = stmt.where(AuditEntry.id < q.before_id)
+    if q.actor_id is not None:
+        stmt = stmt.where(AuditEntry.actor_id == q.actor_id)
+    if q.action is not None:
+        stmt = stmt.where(or_(AuditEntry.action == q.action, AuditEntry.action.startswith(f"{q.action}.", autoescape=True)))
+    if q.refused:
+        stmt = stmt.where(AuditEntry.action.endswith(".refused", autoescape=True))
+    if q.object_type is not None:
+        stmt = stmt.where(AuditEntry.target == f"{q.object_type}:{q.object_id}" if q.object_id is not None
+                          else AuditEntry.target.startswith(f"{q.object_type}:", autoescape=True))
+    if q.since is not None:
+        stmt = stmt.where(AuditEntry.at >= q.since)
+    if q.until is not None:
+        stmt = stmt.where(AuditEntry.at < q.until)
+    return [(entry, username) for entry, username in session.execute(stmt)]
+
+
+def staff_names(*, session: Session) -> list[tuple[int, str]]:
+    """(id, username) of every staff account, by name: for choosing one."""
+    return [(id_, name) for id_, name in session.execute(select(StaffUser.id, StaffUser.username).order_by(StaffUser.username))]
+
+
+def audit_actions(*, session: Session) -> list[str]:
+    """Every action the log holds, for choosing one."""
+    return list(session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)))

@@ -8,7 +8,7 @@ from push.models import Campaign, CampaignStatus
 from push.schemas import CampaignCreate
 from staff.models import Role
 from staff.service import get_by_username
-from tests.console.conftest import csrf_of
+from tests.console.conftest import csrf_of, make_staff
 from tests.push.conftest import make_followers, make_park, make_policy
 
 
@@ -140,3 +140,14 @@ def test_the_preview_shows_the_templates_rows_warns_of_shortened_values_and_subm
     r = client.post(f"/console/campaigns/{campaign.id}/submit", data={"csrf_token": csrf_of(page)})
     assert r.status_code == 422 and "模板字段「办理状态」（phrase2）须为5个以内汉字" in r.text
     assert status_of(campaign.id) is CampaignStatus.draft
+
+
+def test_a_rejection_made_through_the_api_is_read_by_the_author_in_the_console(client, as_role):
+    editor = as_role(Role.editor)
+    campaign_id = submitted_campaign(editor)
+    with session_scope() as s:
+        reviewer = get_by_username(session=s, username=make_staff(Role.reviewer))
+        service.reject(session=s, campaign=s.get(Campaign, campaign_id), reviewer=reviewer, reason="请补充政策图解")
+        reviewer_name = reviewer.username
+    page = client.get(f"/console/campaigns/{campaign_id}").text
+    assert "请补充政策图解" in page and reviewer_name in page

@@ -211,7 +211,29 @@ def test_an_account_the_author_created_cannot_approve_their_campaign(world):
     refused = client.post(f"/api/campaigns/{cid}/approve", headers=sock)
     assert refused.status_code == 403 and "撰写人创建的账号不能审核" in refused.json()["detail"]["message"]
     assert client.get(f"/api/campaigns/{cid}", headers=sock).json()["status"] == "submitted"
+    [kept] = client.get("/api/audit", params={"action": "campaign.approve.refused"}, headers=headers["admin"]).json()
+    assert kept["actor"] == "sock-reviewer" and kept["target"] == f"campaign:{cid}"
+    assert "撰写人创建的账号" in kept["detail"]["reason"]
     assert _post(client, headers, "reviewer", cid, "approve").status_code == 200  # another reviewer may
+
+
+def test_a_rejection_needs_a_reason_the_author_reads_on_the_campaign(world):
+    client, headers, ids, _ = world
+    cid = _create(client, headers, ids)
+    _post(client, headers, "author", cid, "test-send")
+    _post(client, headers, "author", cid, "submit")
+    for body in (None, {}, {"reason": "  "}):
+        refused = client.post(f"/api/campaigns/{cid}/reject", json=body, headers=headers["reviewer"])
+        assert refused.status_code == 422, body
+    assert client.get(f"/api/campaigns/{cid}", headers=headers["author"]).json()["status"] == "submitted"
+    rejected = client.post(f"/api/campaigns/{cid}/reject", json={"reason": " 摘要请写明申报截止日期 "},
+                           headers=headers["reviewer"])
+    assert rejected.status_code == 200 and rejected.json()["status"] == "draft"
+    seen = client.get(f"/api/campaigns/{cid}", headers=headers["author"]).json()
+    assert seen["reject_reason"] == "摘要请写明申报截止日期" and seen["rejected_at"] and seen["rejected_by_id"]
+    with session_scope() as s:
+        entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "campaign.reject"))
+        assert entry.detail["reason"] == "摘要请写明申报截止日期"
 
 
 def test_an_edit_after_approval_sends_it_back_to_draft(world):
