@@ -166,7 +166,13 @@ def content_hash(*, session: Session, campaign: Campaign) -> str:
 
 
 def approval_holds(*, session: Session, campaign: Campaign) -> bool:
-    """Whether what would go out now is still exactly what was approved."""
+    """Whether what would go out now is still exactly what was approved. A survey's rounds are approved
+    with the survey: they hold while the survey still matches its own pinned hash."""
+    if campaign.kind is CampaignKind.survey:
+        from surveys.service import definition_hash  # surveys.service imports this module
+
+        survey = session.get(Survey, campaign.survey_id) if campaign.survey_id is not None else None
+        return survey is not None and campaign.approved_hash == survey.approved_hash == definition_hash(survey)
     try:
         return content_hash(session=session, campaign=campaign) == campaign.approved_hash
     except NotReady:  # the saved segment is gone
