@@ -165,6 +165,8 @@ def approve(*, session: Session, survey: Survey, reviewer: StaffUser) -> Survey:
         raise NotAllowed("仅审核人员可审核")
     if reviewer.id == survey.author_id:
         raise NotAllowed("不能审核自己创建的问卷")
+    if reviewer.created_by_id is not None and reviewer.created_by_id == survey.author_id:
+        raise NotAllowed("撰写人创建的账号不能审核其创建的问卷，请由其他审核人员审核")
     found = problems(session=session, survey=survey)
     if found:
         raise NotReady("；".join(found), found)

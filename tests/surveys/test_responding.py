@@ -13,6 +13,7 @@ from surveys import respond, service
 from surveys.definition import AnswerError
 from surveys.models import RecipientStatus, SurveyRecipient, SurveyResponse, SurveyStatus
 from surveys.schemas import SurveyCreate, SurveyUpdate
+from staff import service as staff_service
 from staff.models import Role
 from tests.push.conftest import make_staff
 from tests.surveys.conftest import DEFINITION, make_follower, open_survey
@@ -213,3 +214,15 @@ def test_surveys_past_their_closing_time_are_closed(session, people):
         respond.answer(session=session, survey=survey, rec=rec, name="know", value="yes")
     assert service.close_due(session=session, now=utcnow()) == [survey.id]
     assert survey.status is SurveyStatus.closed and service.close_due(session=session, now=utcnow()) == []
+
+
+def test_an_account_the_author_created_cannot_approve(session, people):
+    admin = make_staff(session, Role.admin)
+    puppet = staff_service.create_user(session=session, username="puppet-reviewer", password="Quiet-Harbour-2026",
+                                       role=Role.reviewer, created_by=admin)
+    survey = service.create(session=session, author=admin, survey_in=SurveyCreate(
+        title="调查", definition=DEFINITION, closes_at=utcnow() + timedelta(days=3), public=True))
+    service.submit(session=session, survey=survey)
+    with pytest.raises(NotAllowed, match="撰写人创建的账号"):
+        service.approve(session=session, survey=survey, reviewer=puppet)
+    service.approve(session=session, survey=survey, reviewer=people["reviewer"])
