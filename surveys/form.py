@@ -52,6 +52,7 @@ def _render(request: Request, survey: Survey, token: str, answers: dict[str, Any
         "weui": WEUI, "survey": survey, "token": token, "page": page, "questions": questions,
         "values": {**answers, **(given or {})}, "errors": errors or {},
         "progress": int(100 * (first - 1) / max(at.total, 1)), "can_go_back": first > 1,
+        "last": page is definition.pages[-1],
         "kind": _kind}, status_code=422 if errors else 200)
 
 

@@ -102,7 +102,7 @@ def test_the_form_one_page_at_a_time(api):
     assert r.status_code == 422 and "最多选择 2 项" in r.text
     r = client.post(f"/s/{token}", data={"action": "next", "know": "yes", "need": ["融资", "other"],
                                          "need-Comment": "人才引进"})
-    assert "总体满意度" in r.text and "已完成 50%" in r.text
+    assert "总体满意度" in r.text and "已完成 50%" in r.text and ">提交</button>" in r.text  # the last page
     r = client.post(f"/s/{token}", data={"action": "back"})
     assert "您是否了解该政策？" in r.text and 'value="yes"\n            checked' in r.text  # answers kept
     client.post(f"/s/{token}", data={"action": "next", "know": "yes", "need": ["融资"]})
