@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from console import forms, labels, sessions
 from console.deps import EDITORS, REVIEWERS, AnyStaff, Editor, Reviewer, Staff, check_csrf
-from console.templating import TZ, render
+from console.templating import TZ, keyset_page, render
 from core.db import utcnow
 from core.settings import get_settings
 from policies import service as policies
@@ -52,10 +52,9 @@ def _audit(session: Session, staff: Staff, action: str, campaign: Campaign, **de
 def campaign_list(request: Request, session: DbSession, staff: AnyStaff,
                   status: Annotated[S | None, Query()] = None, before_id: int | None = None) -> HTMLResponse:
     rows = service.list_campaigns(session=session, status=status, limit=PAGE + 1, before_id=before_id)
-    more = len(rows) > PAGE
-    rows = rows[:PAGE]
+    rows, next_id = keyset_page(rows, PAGE)
     name = "campaigns/_rows.html" if request.headers.get("HX-Target") == "campaign-rows" else "campaigns/list.html"
-    return render(request, name, {"campaigns": rows, "status": status, "next_before": rows[-1].id if more else None,
+    return render(request, name, {"campaigns": rows, "status": status, "next_before": next_id,
                                   "statuses": labels.CAMPAIGN_STATUS}, staff=staff)
 
 

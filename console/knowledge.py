@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from bot import answering
 from console import forms, sessions
 from console.deps import EDITORS, AnyStaff, Editor, Staff, check_csrf
-from console.templating import render
+from console.templating import keyset_page, render
 from core import imports, tabular
 from core.settings import get_settings
 from core.text import QueryText
@@ -43,12 +43,11 @@ Found = Annotated[FaqEntry, Depends(entry_or_404)]
 def faq_list(request: Request, session: DbSession, staff: AnyStaff, q: QueryText | None = None,
              category: QueryText | None = None, after_id: Annotated[int | None, Query(ge=0)] = None) -> HTMLResponse:
     total, rows = faq.search(session=session, q=q, category=category, limit=PAGE + 1, after_id=after_id)
-    more = len(rows) > PAGE
-    rows = rows[:PAGE]
+    rows, next_id = keyset_page(rows, PAGE)
     name = "knowledge/_rows.html" if request.headers.get("HX-Target") == "faq-rows" else "knowledge/list.html"
     return render(request, name, {"entries": rows, "total": total, "q": q or "", "category": category or "",
                                   "categories": faq.categories(session=session),
-                                  "next_after": rows[-1].id if more else None, "can_edit": staff.can(EDITORS)},
+                                  "next_after": next_id, "can_edit": staff.can(EDITORS)},
                   staff=staff)
 
 

@@ -17,7 +17,7 @@ from bot.models import HandoverReason, Question, QuestionStatus
 from bot.schemas import AnswerCreate, SimilarFromQuestion
 from console import forms, sessions
 from console.deps import EDITORS, QUESTION_READERS, Staff, check_csrf, require
-from console.templating import TZ, render
+from console.templating import TZ, keyset_page, render
 from core.db import utcnow
 from core.redis import get_redis
 from core.masking import mask_credit_code, mask_data, mask_name, mask_phone, mask_text
@@ -73,13 +73,12 @@ def queue(request: Request, session: DbSession, staff: Reader,
     state = QuestionStatus(state)
     rows = service.list_questions(session=session, status=state, limit=PAGE + 1, after_id=after_id,
                                   oldest_first=True)
-    more = len(rows) > PAGE
-    rows = rows[:PAGE]
+    rows, next_id = keyset_page(rows, PAGE)
     now = utcnow()
     return render(request, "questions/queue.html",
                   {"rows": [{**_shown(q, staff), "age": age(q.created_at, now),
                              "late": now - q.created_at > LATE} for q in rows],
-                   "reasons": REASONS, "next_after": rows[-1].id if more else None, "tab": state.value,
+                   "reasons": REASONS, "next_after": next_id, "tab": state.value,
                    "state": state}, staff=staff)
 
 
@@ -142,13 +141,12 @@ def withdrawn(request: Request, session: DbSession, staff: Reader,
               before_id: Annotated[int | None, Query(ge=0)] = None) -> HTMLResponse:
     rows = service.list_questions(session=session, status=QuestionStatus.withdrawn, limit=PAGE + 1,
                                   before_id=before_id)
-    more = len(rows) > PAGE
-    rows = rows[:PAGE]
+    rows, next_id = keyset_page(rows, PAGE)
     helped = {q.helped_id: faq.get(session=session, entry_id=q.helped_id) for q in rows
               if q.helped_kind == "faq" and q.helped_id}
     return render(request, "questions/withdrawn.html",
                   {"rows": [_shown(q, staff) for q in rows], "helped": helped, "can_edit": staff.can(EDITORS),
-                   "next_before": rows[-1].id if more else None, "tab": "withdrawn"}, staff=staff)
+                   "next_before": next_id, "tab": "withdrawn"}, staff=staff)
 
 
 @router.get("/report", response_class=HTMLResponse)

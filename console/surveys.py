@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from console import forms, labels, sessions
 from console.deps import EDITORS, FULL_VIEW, REVIEWERS, AnyStaff, Editor, Reviewer, Staff, check_csrf
-from console.templating import TZ, render
+from console.templating import TZ, keyset_page, render
 from core.masking import mask_data
 from policies import service as policies
 from push.exceptions import CampaignError, NotReady
@@ -58,10 +58,9 @@ def _audit(session: Session, staff: Staff, action: str, survey: Survey, **detail
 def survey_list(request: Request, session: DbSession, staff: AnyStaff,
                 status: Annotated[S | None, Query()] = None, before_id: int | None = None) -> HTMLResponse:
     rows = service.list_surveys(session=session, status=status, limit=PAGE + 1, before_id=before_id)
-    more = len(rows) > PAGE
-    rows = rows[:PAGE]
+    rows, next_id = keyset_page(rows, PAGE)
     name = "surveys/_rows.html" if request.headers.get("HX-Target") == "survey-rows" else "surveys/list.html"
-    return render(request, name, {"surveys": rows, "status": status, "next_before": rows[-1].id if more else None,
+    return render(request, name, {"surveys": rows, "status": status, "next_before": next_id,
                                   "statuses": labels.SURVEY_STATUS}, staff=staff)
 
 

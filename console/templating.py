@@ -42,6 +42,14 @@ NAVIGATION = [
 templates = Jinja2Templates(directory=HERE / "templates")
 
 
+def keyset_page(rows: list, size: int) -> tuple[list, int | None]:
+    """One page of rows fetched as `size + 1` by id: the first `size`, and the id the next page starts
+    from (None on the last page)."""
+    more = len(rows) > size
+    rows = rows[:size]
+    return rows, rows[-1].id if more else None
+
+
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.astimezone(TZ).strftime(fmt) if value is not None else ""
 

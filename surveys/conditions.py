@@ -11,6 +11,7 @@ only `empty`, `!=`, `noneof` hold for it.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
@@ -175,5 +176,7 @@ class _Parser:
                 raise ConditionError(f"条件“{self.text}”的列表应以逗号分隔")
 
 
+@lru_cache(maxsize=1024)
 def parse(text: str) -> Condition:
+    """The condition (cached: every answer re-evaluates a survey's few conditions)."""
     return _Parser(text).parse()
