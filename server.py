@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot import api as bot_api
 from console import accounts as console_accounts
+from console import assessment as console_assessment
 from console import assets as console_assets
 from console import audit as console_audit
 from console import auth as console_auth
@@ -18,8 +19,15 @@ from console import bindings as console_bindings
 from console import campaigns as console_campaigns
 from console import surveys as console_surveys
 from console import dashboard as console_dashboard
+from console import enterprises as console_enterprises
+from console import followers as console_followers
+from console import imports as console_imports
 from console import knowledge as console_knowledge
+from console import parks as console_parks
+from console import policies as console_policies
 from console import questions as console_questions
+from console import segments as console_segments
+from console import topics as console_topics
 from console.errors import console_http_errors
 from core import logging as structured_logging
 from core import migrate, problems
@@ -38,14 +46,33 @@ from surveys import feedback_api as survey_feedback
 from surveys import form as survey_form
 from webhooks import api as webhook_api
 
-ROUTERS = [webhook_api.router, ops_api.router, policy_pages.router, push_api.public,
-           console_assets.docs, console_auth.router, console_dashboard.router, console_campaigns.router,
-           console_surveys.router, console_bindings.router, survey_form.router, console_accounts.router,
-           survey_feedback.public, console_knowledge.router, console_questions.router, console_audit.router]
+# Followers' pages first: matching walks the routes in order, and the survey form takes the load.
+# console.imports before the other console areas: its forms sit at /console/<area>/import, beside their /{id}.
+ROUTERS = [webhook_api.router, survey_form.router, survey_feedback.public, policy_pages.router, push_api.public,
+           ops_api.router, console_assets.docs, console_auth.router, console_imports.router,
+           console_dashboard.router, console_campaigns.router, console_surveys.router, console_bindings.router,
+           console_accounts.router, console_knowledge.router, console_questions.router,
+           console_policies.router, console_audit.router, console_assessment.router, console_enterprises.router,
+           console_followers.router, console_parks.router, console_topics.router, console_segments.router]
 # the staff API: every route documents the shared refusals (core.problems)
 STAFF_ROUTERS = [staff_api.router, staff_uploads.router, subscriptions_api.router, verification_api.router,
                  bot_api.router, policies_api.router, push_api.router, surveys_api.router,
                  survey_feedback.router]
+
+
+async def _reach_every_route(app: FastAPI) -> None:
+    """FastAPI builds an included router's routes on the first request that reaches it, 0.3 s for all of them
+    on the event loop, which stalls the webhook then: a request that matches no route builds them all now."""
+    scope = {"type": "http", "method": "GET", "path": "/-/no-such-route", "raw_path": b"/-/no-such-route",
+             "query_string": b"", "headers": [], "root_path": ""}
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b""}
+
+    async def send(_message: dict) -> None:
+        pass
+
+    await app.router(scope, receive, send)
 
 
 @asynccontextmanager
@@ -56,6 +83,7 @@ async def lifespan(_app: FastAPI):
     # Handlers that touch the database or search run in these threads (`asyncio.to_thread`).
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(32, thread_name_prefix="handler"))
     search.warm_up()  # jieba and the answer index load now, not within a follower's first 5 seconds
+    await _reach_every_route(_app)
     # Everything loaded so far lives as long as the process: keep it out of the collector's scans,
     # which otherwise stall the event loop for tens of milliseconds under load.
     gc.freeze()

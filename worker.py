@@ -6,11 +6,13 @@ from core import metrics  # noqa: F401 - connects the signals that count task ou
 from core.queue import celery_app as app
 from core.settings import UnreachableLinks, get_settings
 
-app.conf.include = ["wechat.tasks", "bot.tasks", "subscriptions.tasks", "policies.tasks", "push.tasks"]
+app.conf.include = ["wechat.tasks", "bot.tasks", "subscriptions.tasks", "policies.tasks", "push.tasks",
+                    "staff.import_jobs"]
 app.conf.beat_schedule = {
     "flush-last-seen": {"task": "subscriptions.flush_last_seen", "schedule": 60.0},
     "policy-status": {"task": "policies.refresh_status", "schedule": 3600.0},
     "sync-wechat-tags": {"task": "subscriptions.sync_wechat_tags", "schedule": 3600.0},
+    "import-recover": {"task": "imports.recover", "schedule": 60.0},
     "push-tick": {"task": "push.tick", "schedule": get_settings().push_tick_seconds},
 }
 structured_logging.configure(get_settings().log_level)

@@ -69,8 +69,11 @@ def load_kb() -> list[Doc]:
 
 DEV_FILES = ("faq-dev.jsonl", "faq-dev2.jsonl")
 # Feature groups that can be left out, to show what each earns (columns of rerank.FEATURES).
+E5_RELATIVE = ["sentence meaning of question - best", "sentence meaning of answer - best",
+               "1 / rank by sentence meaning of question", "1 / rank by sentence meaning of answer"]
 GROUPS = {
-    "e5 sentence cosines": ["sentence meaning of question", "sentence meaning of answer"],
+    "e5 sentence cosines": ["sentence meaning of question", "sentence meaning of answer", *E5_RELATIVE],
+    "e5 against the pool's best": E5_RELATIVE,
     "char 1-2-gram BM25": ["char pairs BM25 / best"],
     "pinyin pairs": ["sounds in question", "question sounds covered"],
     "word vectors": ["meaning of question", "meaning of answer"],
@@ -133,7 +136,7 @@ def replies(run: list[Ranked], th) -> list[Offer]:
     """What the chat offers each question at thresholds `th` (bot/answering.choose, as answer_question uses it)."""
     out = []
     for ids, p in run:
-        cands = [Candidate("faq", n, doc_id, "", "", float(c), True, "") for n, (doc_id, c) in enumerate(zip(ids[:3], p))]
+        cands = [Candidate("faq", n, doc_id, "", "", float(c), True, "") for n, (doc_id, c) in enumerate(zip(ids[:answering.CHOICES], p))]
         chosen = answering.choose(cands, th)
         kind = ("person" if not chosen else
                 "answer" if len(chosen) == 1 and chosen[0].confidence >= th.answer_confidence else "list")
@@ -160,10 +163,10 @@ def measure(run: list[Ranked], dev: list[dict], th) -> dict[str, float]:
 
 
 def grid():
-    for a in (0.5, 0.6, 0.7, 0.8, 0.9):
+    for a in (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98):
         for m in (0.1,):
-            for lc in (0.1, 0.2, 0.3, 0.5):
-                for fl in (0.1,):
+            for lc in (0.05, 0.1, 0.2, 0.3, 0.5):
+                for fl in (0.02, 0.05, 0.1):
                     yield SimpleNamespace(answer_confidence=a, answer_close_margin=m, answer_list_confidence=lc,
                                           answer_list_floor=fl)
 
@@ -226,13 +229,13 @@ def quality(index: Index, devs: dict[str, list[dict]], folds: int, repeats: int)
         print(f"  weights and thresholds in use (fitted on both files, so not held out): "
               f"{line(rank_metrics([ids for ids, _ in in_use], dev), measure(in_use, dev, th))}")
         runs = all_runs[name]
-        print("  held out at other thresholds (trade-off; answer_close_margin 0.1, answer_list_floor 0.1):")
-        for a in (0.6, 0.7, 0.8, 0.9):
-            for lc in (0.2, 0.3, 0.5):
+        print(f"  held out at other thresholds (trade-off; answer_close_margin 0.1; lists of up to {answering.CHOICES}):")
+        for a in (0.8, 0.9, 0.95, 0.98):
+            for lc, fl in ((0.1, 0.1), (0.2, 0.02), (0.2, 0.1), (0.5, 0.1)):
                 t = SimpleNamespace(answer_confidence=a, answer_close_margin=0.1, answer_list_confidence=lc,
-                                    answer_list_floor=0.1)
+                                    answer_list_floor=fl)
                 m = {k: np.mean([measure(run, dev, t)[k] for _, run in runs]) for k in measure(runs[0][1], dev, t)}
-                print(f"    answer {a:.1f} list {lc:.1f}: confident wrong {m['confident wrong']:.3f}  to a person "
+                print(f"    answer {a:.2f} list {lc:.1f} floor {fl:.2f}: confident wrong {m['confident wrong']:.3f}  to a person "
                       f"{m['to a person']:.3f}  first reply holds {m['first reply holds']:.3f}  lists {m['lists']:.3f}")
 
 

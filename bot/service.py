@@ -183,6 +183,16 @@ def staff_message(question: Question) -> str:
     return head + (question.answer or "") + tail
 
 
+def outcome_totals(by_outcome: dict[AskOutcome, int]) -> dict[str, int]:
+    """Questions counted by outcome as staff read them: asked, answered by the chat, handed over."""
+    return {
+        "asked": sum(by_outcome.values()),
+        "answered": by_outcome.get(AskOutcome.answered, 0) + by_outcome.get(AskOutcome.choices, 0),
+        "handed_over": by_outcome.get(AskOutcome.low_confidence, 0)
+        + by_outcome.get(AskOutcome.asked_for_person, 0),
+    }
+
+
 def ask_totals(*, session: Session, since: datetime, until: datetime) -> dict[str, int]:
     """Questions asked between `since` and `until`: all, answered, handed over, withdrawn by the follower after
     the hand-over; and open questions now."""
@@ -191,10 +201,7 @@ def ask_totals(*, session: Session, since: datetime, until: datetime) -> dict[st
         .where(AskedQuestion.created_at >= since, AskedQuestion.created_at < until)
         .group_by(AskedQuestion.outcome)).all())
     return {
-        "asked": sum(by_outcome.values()),
-        "answered": by_outcome.get(AskOutcome.answered, 0) + by_outcome.get(AskOutcome.choices, 0),
-        "handed_over": by_outcome.get(AskOutcome.low_confidence, 0)
-        + by_outcome.get(AskOutcome.asked_for_person, 0),
+        **outcome_totals(by_outcome),
         "open_questions": session.scalar(
             select(func.count()).select_from(Question).where(Question.status == QuestionStatus.open)),
         "withdrawn": session.scalar(

@@ -79,25 +79,28 @@ def _turn(openid: str, survey_id: int, intro: str = "") -> dialogs.Turn:
     """Ask the question the follower stands at (or finish)."""
     with session_scope() as session:
         survey, rec = _load(session, openid, survey_id)
-        if rec is None:
-            return dialogs.Turn("您不在本问卷的邀请范围内。")
+        return _next_turn(session, survey, rec, intro)
+
+
+def _next_turn(session, survey: Survey, rec: SurveyRecipient | None, intro: str = "") -> dialogs.Turn:
+    if rec is None:
+        return dialogs.Turn("您不在本问卷的邀请范围内。")
+    try:
+        respond.check_ready(survey, rec)
+    except respond.Refused as exc:
+        return dialogs.Turn(str(exc))
+    at = respond.step(parse_definition(survey.definition), respond.answers_of(rec))
+    if at.question is None:
         try:
-            respond.check_ready(survey, rec)
+            return dialogs.Turn(intro + respond.complete(session=session, survey=survey, rec=rec, channel="chat"))
         except respond.Refused as exc:
             return dialogs.Turn(str(exc))
-        at = respond.step(parse_definition(survey.definition), respond.answers_of(rec))
-        if at.question is None:
-            try:
-                return dialogs.Turn(intro + respond.complete(session=session, survey=survey, rec=rec,
-                                                             channel="chat"))
-            except respond.Refused as exc:
-                return dialogs.Turn(str(exc))
-        first = not respond.answers_of(rec)
-        head = f"《{survey.title}》\n{survey.introduction.strip()}\n\n" if first else ""
-        if isinstance(at.question, Matrix | Ranking):
-            return dialogs.Turn(intro + head + f"第 {at.number} 题“{at.question.title}”需要在网页中填写，"
-                                f"已答的题目已保存：{form_link(rec.token)}")
-        return dialogs.Turn(intro + head + ask(at), "answer")
+    first = not respond.answers_of(rec)
+    head = f"《{survey.title}》\n{survey.introduction.strip()}\n\n" if first else ""
+    if isinstance(at.question, Matrix | Ranking):
+        return dialogs.Turn(intro + head + f"第 {at.number} 题“{at.question.title}”需要在网页中填写，"
+                            f"已答的题目已保存：{form_link(rec.token)}")
+    return dialogs.Turn(intro + head + ask(at), "answer")
 
 
 def ask(at: respond.Step) -> str:
@@ -167,7 +170,7 @@ def _answer(state: dialogs.State, text: str) -> dialogs.Turn:
         except AnswerError as exc:
             return dialogs.Turn(f"{exc}。\n" + ask(respond.step(parse_definition(survey.definition),
                                                                  respond.answers_of(rec))), "answer")
-    return _turn(state.openid, survey_id)
+        return _next_turn(session, survey, rec)  # the next question, in the same transaction
 
 
 SURVEY = dialogs.register(dialogs.Dialog(

@@ -24,6 +24,8 @@ ACTIONS = {
     "campaign.submit": "提交审核", "campaign.approve": "审核通过", "campaign.reject": "退回修改",
     "campaign.launch": "启动发送", "campaign.pause": "暂停推送", "campaign.resume": "恢复发送",
     "campaign.cancel": "取消推送",
+    "policy.create": "新增政策", "policy.update": "编辑政策", "interpretation.update": "编辑解读",
+    "policy.status": "变更政策状态",
 }
 OBJECTS = {"campaign": "推送", "policy": "政策", "faq": "问答", "user": "账号", "enterprise": "企业",
            "enterprise_tag": "企业标签", "park": "园区", "segment": "人群", "topic": "主题", "question": "提问"}

@@ -14,14 +14,17 @@ from sqlalchemy.orm import Session
 from console import forms, labels, sessions
 from console.deps import EDITORS, REVIEWERS, AnyStaff, Editor, Reviewer, Staff, check_csrf
 from console.templating import TZ, keyset_page, render
-from core.db import utcnow
+from console.templating import templates as page_templates
+from core import cache, sse
+from core.db import session_scope, utcnow
 from core.settings import get_settings
 from policies import service as policies
 from policies.models import PolicyStatus
 from push import flows, service, stats, templates
 from push.exceptions import CampaignError, NotAllowed
 from push.models import Campaign, CampaignStatus
-from push.schemas import CampaignCreate, CampaignUpdate
+from push.quiet import quiet_until
+from push.schemas import CampaignCreate, CampaignStats, CampaignUpdate
 from staff.deps import DbSession
 from staff.models import StaffUser
 from staff.service import audit, record_refusal
@@ -50,7 +53,8 @@ def _audit(session: Session, staff: Staff, action: str, campaign: Campaign, **de
 
 @router.get("", response_class=HTMLResponse)
 def campaign_list(request: Request, session: DbSession, staff: AnyStaff,
-                  status: Annotated[S | None, Query()] = None, before_id: int | None = None) -> HTMLResponse:
+                  status: Annotated[S | None, Query(), forms.Blank] = None,
+                  before_id: int | None = None) -> HTMLResponse:
     rows = service.list_campaigns(session=session, status=status, limit=PAGE + 1, before_id=before_id)
     rows, next_id = keyset_page(rows, PAGE)
     name = "campaigns/_rows.html" if request.headers.get("HX-Target") == "campaign-rows" else "campaigns/list.html"
@@ -78,6 +82,8 @@ class ComposeForm(BaseModel):
     segment_id: str = ""
     park_id: str = ""
     send_at: str = ""
+    quiet: str = "default"  # default (the settings' window), none, or custom (quiet_hours)
+    quiet_hours: str = ""
 
 
 Compose = Annotated[ComposeForm, Form()]
@@ -104,12 +110,14 @@ def _body(form: ComposeForm) -> tuple[dict[str, Any], dict[str, str]]:
             data["send_at"] = datetime.fromisoformat(f["send_at"]).replace(tzinfo=TZ)
         except ValueError:
             errors["send_at"] = "时间格式有误"
+    data["quiet_hours"] = {"none": "", "custom": f["quiet_hours"]}.get(f["quiet"])
     return data, errors
 
 
 def _form_page(request: Request, session: Session, staff: Staff, *, values: dict[str, Any],
                errors: dict[str, str], campaign: Campaign | None = None, status_code: int = 200) -> HTMLResponse:
     return render(request, "campaigns/form.html", {"values": values, "errors": errors, "campaign": campaign,
+                                                   "default_quiet": get_settings().push_quiet_hours,
                                                    **_choices(session)}, staff=staff, status_code=status_code)
 
 
@@ -118,12 +126,15 @@ def _values(campaign: Campaign) -> dict[str, Any]:
     return {"title": campaign.title, "kind": campaign.kind.value, "policy_id": campaign.policy_id,
             "summary": campaign.summary, "channel": campaign.channel.value, "notice_text": campaign.notice_text,
             "segment_id": campaign.segment_id, "park_id": parks[0],
-            "send_at": campaign.send_at.astimezone(TZ).strftime("%Y-%m-%dT%H:%M") if campaign.send_at else ""}
+            "send_at": campaign.send_at.astimezone(TZ).strftime("%Y-%m-%dT%H:%M") if campaign.send_at else "",
+            "quiet": {None: "default", "": "none"}.get(campaign.quiet_hours, "custom"),
+            "quiet_hours": campaign.quiet_hours or ""}
 
 
 @router.get("/new", response_class=HTMLResponse)
 def new_form(request: Request, session: DbSession, staff: Editor) -> HTMLResponse:
-    return _form_page(request, session, staff, values={"kind": "policy", "channel": "template"}, errors={})
+    return _form_page(request, session, staff, values={"kind": "policy", "channel": "template", "quiet": "default"},
+                      errors={})
 
 
 @router.post("/new", response_class=HTMLResponse)
@@ -179,11 +190,22 @@ def _cn(exc: CampaignError) -> str:
 # --- the detail page ----------------------------------------------------------------------------------
 
 def _progress_context(session: Session, campaign: Campaign) -> dict[str, Any]:
-    """The live part of the page: status and counts, polled by htmx while the campaign may still move."""
+    """The live part of the page: status and counts, streamed while the campaign may still move."""
     counts = service.counts(session=session, campaign_id=campaign.id)
     done = counts.targeted - counts.pending - counts.claimed
+    settings = get_settings()
+    quiet = campaign.quiet_hours if campaign.quiet_hours is not None else settings.push_quiet_hours
+    waits = quiet_until(quiet, settings.push_timezone, utcnow()) if campaign.status is S.running else None
     return {"campaign": campaign, "counts": counts, "labels": labels, "percent": round(100 * done / counts.targeted) if counts.targeted else 0,
-            "live": campaign.status in (S.running, S.scheduled, S.paused)}
+            "live": campaign.status in (S.running, S.scheduled, S.paused), "quiet": quiet, "quiet_until": waits}
+
+
+def _stats(session: Session, campaign: Campaign) -> CampaignStats:
+    """The breakdown by industry and park, cached (it joins every delivery to its enterprise) per status, so
+    that a change of status, such as the end of sending, is shown at once."""
+    return CampaignStats.model_validate(cache.cached(
+        f"campaign-stats:{campaign.id}:{campaign.status}",
+        lambda: stats.campaign_stats(session=session, campaign_id=campaign.id).model_dump(mode="json")))
 
 
 @router.get("/{campaign_id}", response_class=HTMLResponse)
@@ -199,7 +221,7 @@ def _detail_page(request: Request, session: Session, staff: Staff, campaign: Cam
                "audience": _audience(session, campaign), "author": author.username if author else "",
                "is_author": campaign.author_id == staff.user.id, "refusal": refusal,
                "problems": service.problems(session=session, campaign=campaign) if campaign.status is S.draft else [],
-               "stats": stats.campaign_stats(session=session, campaign_id=campaign.id) if launched else None,
+               "stats": _stats(session, campaign) if launched else None,
                "rejection": _last_rejection(session, campaign), "can_edit": staff.can(EDITORS),
                "can_review": staff.can(REVIEWERS) and campaign.author_id != staff.user.id,
                **_progress_context(session, campaign)}
@@ -225,9 +247,17 @@ def _last_rejection(session: Session, campaign: Campaign) -> dict[str, Any] | No
     return {"reason": campaign.reject_reason, "by": reviewer.username if reviewer else "", "at": campaign.rejected_at}
 
 
-@router.get("/{campaign_id}/progress", response_class=HTMLResponse)
-def progress(request: Request, campaign: Found, session: DbSession, staff: AnyStaff) -> HTMLResponse:
-    return render(request, "campaigns/_progress.html", _progress_context(session, campaign), staff=staff)
+@router.get("/{campaign_id}/progress/stream")
+def progress_stream(request: Request, campaign: Found, _staff: AnyStaff) -> Response:
+    """The live part of the page as server-sent events, each second until the campaign can no longer move."""
+    campaign_id = campaign.id
+
+    def read() -> tuple[str, bool]:
+        with session_scope() as s:
+            context = _progress_context(s, s.get(Campaign, campaign_id))
+            return page_templates.get_template("campaigns/_progress_body.html").render(context), not context["live"]
+
+    return sse.follow(request, read, name="progress", interval=1.0)
 
 
 # --- actions ------------------------------------------------------------------------------------------

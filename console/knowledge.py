@@ -1,12 +1,12 @@
 """知识库: the FAQ list, the entry editor, 试一试 (what the chat would answer, decided by the chat's own
-function), import with its row report and export. Each route parses with the API's schemas and calls
+function) and export (its import is console.imports). Each route parses with the API's schemas and calls
 the same FAQ services."""
 from __future__ import annotations
 
 import io
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from pydantic import BaseModel
 
@@ -14,7 +14,6 @@ from bot import answering
 from console import forms, sessions
 from console.deps import EDITORS, AnyStaff, Editor, Staff, check_csrf
 from console.templating import keyset_page, render
-from core import imports, tabular
 from core.settings import get_settings
 from core.text import QueryText
 from policies import faq, faq_import
@@ -61,44 +60,7 @@ def try_question(request: Request, staff: AnyStaff, question: QueryText | None =
                                                    "settings": get_settings()}, staff=staff)
 
 
-# --- import and export --------------------------------------------------------------------------------
-
-@router.get("/import", response_class=HTMLResponse)
-def import_form(request: Request, staff: Editor) -> HTMLResponse:
-    return render(request, "knowledge/import.html", {"report": None, "refusal": ""}, staff=staff)
-
-
-@router.post("/import", response_class=HTMLResponse)
-def import_file(request: Request, session: DbSession, staff: Editor,
-                file: Annotated[UploadFile, File()]) -> HTMLResponse:
-    """The API's import: the same upload cap, row limits and report; a file with any bad row writes nothing."""
-    unreadable = 422
-    try:
-        with uploads.saved(file, faq_import.FORMATS, unreadable=unreadable) as (path, fmt):
-            try:
-                report = faq_import.import_faq(session=session, path=path, fmt=fmt)
-            except tabular.FileError as exc:
-                raise uploads.refused(exc, unreadable=unreadable) from None
-    except HTTPException as exc:
-        return render(request, "knowledge/import.html", {"report": None, "refusal": exc.detail}, staff=staff,
-                      status_code=exc.status_code)
-    report.publish_bad_rows()
-    audit(session=session, actor=staff.user, action="faq.import", target=file.filename, rows=report.rows,
-          created=report.created, updated=report.updated, errors=report.error_count)
-    token = report.bad_rows_url.rsplit("/", 1)[-1] if report.bad_rows_url else None
-    return render(request, "knowledge/import.html",
-                  {"report": report, "refusal": "", "filename": file.filename,
-                   "bad_rows": f"/console/knowledge/bad-rows/{token}" if token else None},
-                  staff=staff, status_code=422 if report.rejected_rows else 200)
-
-
-@router.get("/bad-rows/{token}")
-def bad_rows(token: str, _staff: Editor) -> Response:
-    data = imports.bad_rows(token)
-    if data is None:
-        raise HTTPException(404, "错误行文件不存在或已过期（保留一天），请重新导入以生成")
-    return Response(data, media_type=XLSX, headers={"Content-Disposition": 'attachment; filename="bad-rows.xlsx"'})
-
+# --- export (import: console.imports) ------------------------------------------------------------------
 
 @router.get("/export")
 def export(session: DbSession, _staff: AnyStaff) -> StreamingResponse:

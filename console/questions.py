@@ -3,6 +3,7 @@ bound enterprises and the related entries; the answer (with add-to-FAQ) through 
 after the commit; questions followers withdrew, with add-to-similar; the frequent-questions report."""
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
@@ -18,6 +19,7 @@ from bot.schemas import AnswerCreate, SimilarFromQuestion
 from console import forms, sessions
 from console.deps import EDITORS, QUESTION_READERS, Staff, check_csrf, require
 from console.templating import TZ, keyset_page, render
+from core import cache
 from core.db import utcnow
 from core.redis import get_redis
 from core.masking import mask_credit_code, mask_data, mask_name, mask_phone, mask_text
@@ -149,6 +151,14 @@ def withdrawn(request: Request, session: DbSession, staff: Reader,
                    "next_before": next_id, "tab": "withdrawn"}, staff=staff)
 
 
+def _report(session: Session, start: datetime, end: datetime) -> tuple[list[service.FrequentQuestion], dict]:
+    """The range's most asked questions and totals, cached (they group every question asked in it)."""
+    rows, totals = cache.cached(f"questions-report:{start.isoformat()}:{end.isoformat()}", lambda: (
+        [asdict(r) for r in service.frequent_questions(session=session, since=start, until=end, limit=50)],
+        service.ask_totals(session=session, since=start, until=end)))
+    return [service.FrequentQuestion(**r) for r in rows], totals
+
+
 @router.get("/report", response_class=HTMLResponse)
 def report(request: Request, session: DbSession, staff: Reader, since: str = "", until: str = "") -> HTMLResponse:
     """The most asked questions over a range of China-time days (the last 30 by default)."""
@@ -165,7 +175,7 @@ def report(request: Request, session: DbSession, staff: Reader, since: str = "",
         errors["until"] = "结束日期早于开始日期"
     start = datetime.combine(days["since"], time(), TZ)
     end = datetime.combine(days["until"] + timedelta(days=1), time(), TZ)
-    rows = [] if errors else service.frequent_questions(session=session, since=start, until=end, limit=50)
+    rows, totals = ([], None) if errors else _report(session, start, end)
     full = staff.user.role in FULL_VIEW
     shown = [{"r": r, "text": r.example if full else mask_text(r.example)} for r in rows]
     chart = {"labels": [bot_text.cut(s["text"], 16) for s in shown[:15]][::-1],
@@ -174,7 +184,7 @@ def report(request: Request, session: DbSession, staff: Reader, since: str = "",
     return render(request, "questions/report.html",
                   {"rows": shown, "chart": chart, "since": since or days["since"].isoformat(),
                    "until": until or days["until"].isoformat(), "errors": errors, "tab": "report",
-                   "totals": None if errors else service.ask_totals(session=session, since=start, until=end)},
+                   "totals": totals},
                   staff=staff, status_code=422 if errors else 200)
 
 

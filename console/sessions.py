@@ -53,7 +53,7 @@ def load(token: str | None) -> ConsoleSession | None:
     key = _key(token)
     with r.pipeline() as pipe:
         pipe.hmget(key, "user_id", "version", "csrf")
-        pipe.expire(key, idle_seconds(), xx=True)
+        pipe.expire(key, idle_seconds())  # a no-op on a missing key; XX needs Redis 7, the embedded one is older
         (user_id, version, csrf), _ = pipe.execute()
     if user_id is None or version is None or csrf is None:
         return None

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console import forms, labels, sessions
@@ -24,10 +23,10 @@ from staff.models import StaffUser
 from staff.service import audit
 from subscriptions import service as subscriptions
 from surveys import definition as definitions
-from surveys import export, feedback, results, service
+from surveys import export, feedback, figures, results, service
 from surveys import form as survey_form
 from surveys.api import MAX_DEFINITION_BYTES, XLSX
-from surveys.models import Survey, SurveyRecipient, SurveyStatus
+from surveys.models import Survey, SurveyStatus
 from surveys.schemas import SurveyCreate, SurveyUpdate
 
 router = APIRouter(prefix="/console/surveys", include_in_schema=False, dependencies=[Depends(check_csrf)])
@@ -56,7 +55,7 @@ def _audit(session: Session, staff: Staff, action: str, survey: Survey, **detail
 
 @router.get("", response_class=HTMLResponse)
 def survey_list(request: Request, session: DbSession, staff: AnyStaff,
-                status: Annotated[S | None, Query()] = None, before_id: int | None = None) -> HTMLResponse:
+                status: Annotated[S | None, Query(), forms.Blank] = None, before_id: int | None = None) -> HTMLResponse:
     rows = service.list_surveys(session=session, status=status, limit=PAGE + 1, before_id=before_id)
     rows, next_id = keyset_page(rows, PAGE)
     name = "surveys/_rows.html" if request.headers.get("HX-Target") == "survey-rows" else "surveys/list.html"
@@ -260,8 +259,7 @@ def preview(request: Request, survey: Found, staff: AnyStaff) -> HTMLResponse:
 
 def _rate_context(session: Session, survey: Survey) -> dict[str, Any]:
     """The live part: recipients by status and responses, polled while the survey is open."""
-    by_status = dict(session.execute(select(SurveyRecipient.status, func.count()).where(
-        SurveyRecipient.survey_id == survey.id).group_by(SurveyRecipient.status)).all())
+    by_status = figures.recipients_by_status(session=session, survey_ids=[survey.id])[survey.id]
     invited = sum(by_status.values())
     completed = by_status.get("completed", 0)
     return {"survey": survey, "labels": labels, "invited": invited, "completed": completed,

@@ -20,6 +20,7 @@ TZ = ZoneInfo("Asia/Shanghai")  # staff read times in China time whatever the se
 VENDOR = {  # package -> folder under static/vendor (VENDOR.md lists version and integrity)
     "bootstrap": "bootstrap-5.3.9",
     "htmx": "htmx.org-2.0.11",
+    "htmx-sse": "htmx-ext-sse-2.2.4",  # live progress over server-sent events
     "echarts": "echarts-6.1.0",
     "swagger": "swagger-ui-dist-5.35.0",
     "redoc": "redoc-2.5.4",
@@ -29,11 +30,15 @@ ROLE_LABELS = {Role.admin: "管理员", Role.editor: "编辑", Role.reviewer: "�
 # (label, path, roles that see it)
 NAVIGATION = [
     ("工作台", "/console/", READERS),
+    ("政策库", "/console/policies", READERS),
     ("知识库", "/console/knowledge", READERS),
     ("人工咨询", "/console/questions", QUESTION_READERS),
+    ("企业与粉丝", "/console/enterprises", SUBSCRIPTION_READERS),
+    ("分组", "/console/segments", SUBSCRIPTION_READERS),
     ("推送", "/console/campaigns", READERS),
     ("问卷", "/console/surveys", READERS),
     ("绑定核验", "/console/bindings", SUBSCRIPTION_READERS),
+    ("考核", "/console/assessment", READERS),
     ("管理·员工账号", "/console/admin/users", ADMINS),
     ("管理·审计日志", "/console/audit", ADMINS),
     ("我的账号", "/console/account", READERS),

@@ -5,9 +5,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, String, create_engine, event
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 from core.settings import get_settings
@@ -40,6 +43,27 @@ class UTCDateTime(TypeDecorator):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value
+
+
+class local_day(FunctionElement):  # noqa: N801 - used like func.x(...)
+    """`YYYY-MM-DD` of a UTC timestamp column in the government's time zone (PUSH_TIMEZONE), for counts by
+    day or (its first 7 characters) by month: PostgreSQL converts by the zone's name, SQLite by its UTC
+    offset now (China keeps one offset all year)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(local_day, "postgresql")
+def _local_day_postgresql(element, compiler, **kw) -> str:
+    zone = get_settings().push_timezone.replace("'", "")
+    return f"to_char(({compiler.process(element.clauses, **kw)}) AT TIME ZONE '{zone}', 'YYYY-MM-DD')"
+
+
+@compiles(local_day, "sqlite")
+def _local_day_sqlite(element, compiler, **kw) -> str:
+    offset = int(datetime.now(ZoneInfo(get_settings().push_timezone)).utcoffset().total_seconds())
+    return f"strftime('%Y-%m-%d', {compiler.process(element.clauses, **kw)}, '{offset:+d} seconds')"
 
 
 class Base(DeclarativeBase):

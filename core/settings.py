@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(default=None, min_length=32)
     token_ttl_minutes: int = 12 * 60
     console_idle_minutes: int = Field(default=30, gt=0)  # a console session unused this long is signed out
+    figures_cache_seconds: int = Field(default=60, ge=0)  # dashboard and report figures kept this long (0: never)
     password_min_length: int = Field(default=10, ge=8, le=128)
     # sign-in throttling (staff.throttle): failures allowed before a lockout, per account and per client
     # address; each further failure doubles the lockout from 1 s up to the maximum
@@ -68,10 +69,10 @@ class Settings(BaseSettings):
     bot_history_size: int = Field(default=20, gt=0)  # conversation turns kept per follower for staff
     search_refresh_seconds: float = Field(default=1.0, gt=0)  # how often a process checks for changed content
     # the chat's reply to a question (bot/answering.py; bench/answers.py measures the trade-offs)
-    answer_confidence: float = Field(default=0.9, gt=0, le=1)  # one answer when the best is at least this likely
+    answer_confidence: float = Field(default=0.95, gt=0, le=1)  # one answer when the best is at least this likely
     answer_close_margin: float = Field(default=0.1, ge=0, le=1)  # others this close to the best: a list instead
     answer_list_confidence: float = Field(default=0.1, ge=0, le=1)  # a list when its entries together are this likely
-    answer_list_floor: float = Field(default=0.1, ge=0, le=1)  # a candidate is listed when at least this likely
+    answer_list_floor: float = Field(default=0.02, ge=0, le=1)  # a candidate is listed when at least this likely
     # push campaigns (push/): channel defaults, pacing and the delivery engine's knobs
     push_template_id: str = "POLICY_NOTICE_TPL"  # the template message campaigns use unless they name one
     # that template as WeChat's template list gives it: its title and its content, which names the typed
@@ -114,6 +115,7 @@ class Settings(BaseSettings):
     import_reader_seconds: int = Field(default=60, ge=1)  # time it may take to open the sheet
     import_report_errors: int = Field(default=100, ge=0)  # errors listed in a report (all are counted)
     import_bad_rows_hours: float = Field(default=24, gt=0)  # how long a report's bad-rows .xlsx can be fetched
+    import_stale_seconds: int = Field(default=120, ge=2)  # an import job nobody advanced this long runs again
 
     @field_validator("wechat_aes_key")
     @classmethod

@@ -1,6 +1,6 @@
 from alembic import context
 
-from core import models
+from core import migrate, models
 from core.db import get_engine
 
 
@@ -15,7 +15,8 @@ def run() -> None:
 
 def _migrate(connection) -> None:
     context.configure(connection=connection, target_metadata=models.metadata(),
-                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
+                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True,
+                      include_object=migrate.include_object)
     with context.begin_transaction():
         context.run_migrations()
 

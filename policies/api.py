@@ -9,11 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, HTTPException, Query, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 
-from core import tabular
 from core.ids import MAX_ID, Id
-from core.imports import ImportReport
+from staff.schemas import ImportJobRead
 from core.text import QueryText
-from policies import faq, faq_import, policy_import, service
+from policies import faq, faq_import, service
 from policies.models import FaqEntry, Policy, PolicyStatus
 from policies.schemas import (
     Completeness,
@@ -84,22 +83,14 @@ def create_policy(body: PolicyCreate, session: DbSession, user: Editor) -> Polic
     return PolicyRead.model_validate(policy)
 
 
-@router.post("/policies/import", response_model=ImportReport, responses=uploads.FILE_REFUSALS,
-             summary="Import policies (.xlsx, .xls or .json); with any bad row nothing is written")
-def import_policies(session: DbSession, user: Editor, file: Annotated[UploadFile, File()]) -> ImportReport:
-    unreadable = status.HTTP_422_UNPROCESSABLE_CONTENT
-    with uploads.saved(file, policy_import.FORMATS, unreadable=unreadable) as (path, fmt):
-        try:
-            report = policy_import.import_policies(session=session, path=path, fmt=fmt, actor_id=user.id,
-                                                   via="import")
-        except service.PolicyError as exc:
-            raise HTTPException(unreadable, str(exc)) from None
-        except tabular.FileError as exc:
-            raise uploads.refused(exc, unreadable=unreadable) from None
-    report.publish_bad_rows()
-    audit(session=session, actor=user, action="policy.import", target=file.filename, rows=report.rows,
-          created=report.created, updated=report.updated, errors=report.error_count)
-    return report
+@router.post("/policies/import", response_model=ImportJobRead, status_code=202, responses=uploads.FILE_REFUSALS,
+             summary="Import policies (.xlsx, .xls or .json) in the background; with any bad row nothing is written",
+             description="Answers 202 with the import job; follow its status_url for progress and the report.")
+def import_policies(session: DbSession, user: Editor, file: Annotated[UploadFile, File()],
+                    response: Response) -> ImportJobRead:
+    job = uploads.queue_import("policies", file, session=session, user=user,
+                               unreadable=status.HTTP_422_UNPROCESSABLE_CONTENT)
+    return uploads.accepted(job, response)
 
 
 @router.get("/policies/{policy_id}", response_model=PolicyRead)
@@ -190,19 +181,14 @@ def export_faq(session: DbSession, _user: Reader) -> StreamingResponse:
                              headers={"Content-Disposition": "attachment; filename=\"faq.xlsx\""})
 
 
-@router.post("/faq/import", response_model=ImportReport, responses=uploads.FILE_REFUSALS,
-             summary="Import FAQ entries (.xlsx, .xls or .csv); with any bad row nothing is written")
-def import_faq(session: DbSession, user: Editor, file: Annotated[UploadFile, File()]) -> ImportReport:
-    unreadable = status.HTTP_422_UNPROCESSABLE_CONTENT
-    with uploads.saved(file, faq_import.FORMATS, unreadable=unreadable) as (path, fmt):
-        try:
-            report = faq_import.import_faq(session=session, path=path, fmt=fmt)
-        except tabular.FileError as exc:
-            raise uploads.refused(exc, unreadable=unreadable) from None
-    report.publish_bad_rows()
-    audit(session=session, actor=user, action="faq.import", target=file.filename, rows=report.rows,
-          created=report.created, updated=report.updated, errors=report.error_count)
-    return report
+@router.post("/faq/import", response_model=ImportJobRead, status_code=202, responses=uploads.FILE_REFUSALS,
+             summary="Import FAQ entries (.xlsx, .xls or .csv) in the background; with any bad row nothing is written",
+             description="Answers 202 with the import job; follow its status_url for progress and the report.")
+def import_faq(session: DbSession, user: Editor, file: Annotated[UploadFile, File()],
+               response: Response) -> ImportJobRead:
+    job = uploads.queue_import("faq", file, session=session, user=user,
+                               unreadable=status.HTTP_422_UNPROCESSABLE_CONTENT)
+    return uploads.accepted(job, response)
 
 
 @router.get("/faq/{entry_id}", response_model=FaqRead)

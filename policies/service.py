@@ -5,8 +5,8 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session, selectinload
 
 from policies import content  # noqa: F401 - bumps the content version after commits
 from policies.models import (
@@ -17,6 +17,7 @@ from policies.models import (
     Policy,
     PolicyRevision,
     PolicyStatus,
+    policy_topic,
 )
 from policies.schemas import InterpretationUpdate, PolicyCreate, PolicyUpdate
 from subscriptions.models import EnterpriseTag, Park, Topic
@@ -28,7 +29,12 @@ _MEDIA = ("image_url", "video_url")
 
 
 class PolicyError(ValueError):
-    """A change to the policy library that cannot be made; the message (Chinese) says why."""
+    """A change to the policy library that cannot be made; the message (Chinese) says why, and `field`
+    names the input it is about ("" for none), so a form can show it there."""
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def today() -> date:
@@ -79,26 +85,71 @@ def get_by_number(*, session: Session, doc_number: str) -> Policy | None:
     return session.scalar(select(Policy).where(Policy.doc_number == doc_number))
 
 
-def list_policies(*, session: Session, q: str | None = None, status: PolicyStatus | None = None,
-                  limit: int = 50, offset: int = 0) -> tuple[int, list[Policy]]:
-    """Policies newest issue first, filtered by a text in the title or document number and by status;
-    returns the total count and one page."""
+def _filtered(q: str | None, status: PolicyStatus | None, topic_id: int | None = None,
+              issuer: str | None = None) -> Select[tuple[Policy]]:
     stmt = select(Policy)
-    if q:
+    if q and q.strip():
         like = f"%{q.strip()}%"
         stmt = stmt.where(or_(Policy.title.ilike(like), Policy.doc_number.ilike(like)))
     if status is not None:
         stmt = stmt.where(Policy.status == status)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    if topic_id is not None:
+        stmt = stmt.where(Policy.id.in_(select(policy_topic.c.policy_id).where(policy_topic.c.topic_id == topic_id)))
+    if issuer is not None:
+        stmt = stmt.where(Policy.issuer == issuer)
+    return stmt
+
+
+def _count(session: Session, stmt: Select[tuple[Policy]]) -> int:
+    return session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+
+
+def list_policies(*, session: Session, q: str | None = None, status: PolicyStatus | None = None,
+                  limit: int = 50, offset: int = 0) -> tuple[int, list[Policy]]:
+    """Policies newest issue first, filtered by a text in the title or document number and by status;
+    returns the total count and one page."""
+    stmt = _filtered(q, status)
     page = session.scalars(stmt.order_by(Policy.issued_on.desc().nulls_last(), Policy.id.desc())
                            .limit(limit).offset(offset))
+    return _count(session, stmt), list(page)
+
+
+def page_policies(*, session: Session, q: str | None = None, status: PolicyStatus | None = None,
+                  topic_id: int | None = None, issuer: str | None = None, limit: int = 50,
+                  before_id: int | None = None) -> tuple[int, list[Policy]]:
+    """Policies newest first by id, filtered as `list_policies` and by topic and issuing department; the
+    total and one page after `before_id` (the last id of the previous page), interpretations loaded."""
+    stmt = _filtered(q, status, topic_id, issuer)
+    total = _count(session, stmt)
+    if before_id is not None:
+        stmt = stmt.where(Policy.id < before_id)
+    page = session.scalars(stmt.options(selectinload(Policy.interpretation))
+                           .order_by(Policy.id.desc()).limit(limit))
     return total, list(page)
+
+
+def issuers(*, session: Session) -> list[tuple[str, int]]:
+    """Each issuing department and its number of policies."""
+    rows = session.execute(select(Policy.issuer, func.count()).group_by(Policy.issuer).order_by(Policy.issuer))
+    return [(name, n) for name, n in rows]
 
 
 def history(*, session: Session, policy_id: int) -> list[PolicyRevision]:
     """Every change to the policy and its interpretation, newest first."""
     return list(session.scalars(select(PolicyRevision).where(PolicyRevision.policy_id == policy_id)
                                 .order_by(PolicyRevision.id.desc())))
+
+
+def revision_states(*, session: Session, policy: Policy) -> list[tuple[PolicyRevision, dict[str, Any]]]:
+    """Each revision, newest first, with the policy and its interpretation as that revision left them.
+    Replayed back from today's values, so the states hold for fields older than the first revision too."""
+    state = {**_snapshot(policy), **_interp_snapshot(policy.interpretation)}
+    states = []
+    for revision in history(session=session, policy_id=policy.id):
+        states.append((revision, dict(state)))
+        for field, (old, _new) in revision.changes.items():
+            state[field] = old
+    return states
 
 
 def resolve_names(*, session: Session, kind: str, names: list[str]) -> tuple[list[Any], list[str]]:
@@ -149,19 +200,19 @@ def _apply(session: Session, policy: Policy, values: dict[str, Any], on: date) -
         if kind in values:
             rows, unknown = resolve_names(session=session, kind=kind, names=values.pop(kind) or [])
             if unknown:
-                raise PolicyError(f"{label}“{'、'.join(unknown)}”不存在")
+                raise PolicyError(f"{label}“{'、'.join(unknown)}”不存在", field=kind)
             setattr(policy, kind, rows)
     if "doc_number" in values:
         number = (values["doc_number"] or "").strip() or None
         other = get_by_number(session=session, doc_number=number) if number else None
         if other is not None and other is not policy:
-            raise PolicyError(f"文号“{number}”已被政策 {other.id}《{other.title}》使用")
+            raise PolicyError(f"文号“{number}”已被政策 {other.id}《{other.title}》使用", field="doc_number")
         values["doc_number"] = number
     for field, value in values.items():
         setattr(policy, field, value)
     start = policy.effective_on or policy.issued_on
     if policy.expires_on is not None and start is not None and policy.expires_on < start:
-        raise PolicyError("失效日期早于施行日期")
+        raise PolicyError("失效日期早于施行日期", field="expires_on")
 
     if successor_given and successor_id is not None:
         _check_successor(session, policy, successor_id)
@@ -169,13 +220,15 @@ def _apply(session: Session, policy: Policy, values: dict[str, Any], on: date) -
         requested = PolicyStatus.revised
     if requested is PolicyStatus.revised:
         if successor_id is None and (successor_given or policy.superseded_by_id is None):
-            raise PolicyError("“已修订”的政策须指明修订后的政策（superseded_by_id / 修订后文号）")
+            raise PolicyError("“已修订”的政策须指明修订后的政策（superseded_by_id / 修订后文号）",
+                              field="superseded_by_id")
         if successor_given:
             policy.superseded_by_id = successor_id
         policy.status = PolicyStatus.revised
         return
     if successor_given and successor_id is not None:
-        raise PolicyError(f"指明了修订后的政策，状态却是“{STATUS_LABELS[requested]}”；修订后的政策只用于“已修订”")
+        raise PolicyError(f"指明了修订后的政策，状态却是“{STATUS_LABELS[requested]}”；修订后的政策只用于“已修订”",
+                          field="superseded_by_id")
     if requested is PolicyStatus.repealed:
         policy.status, policy.superseded_by_id = PolicyStatus.repealed, None
     elif requested is not None or policy.status is None or policy.status in DATED:
@@ -188,12 +241,12 @@ def _apply(session: Session, policy: Policy, values: dict[str, Any], on: date) -
 def _check_successor(session: Session, policy: Policy, successor_id: int) -> None:
     successor = session.get(Policy, successor_id)
     if successor is None:
-        raise PolicyError(f"修订后的政策 {successor_id} 不存在")
+        raise PolicyError(f"修订后的政策 {successor_id} 不存在", field="superseded_by_id")
     seen = {policy.id} if policy.id is not None else set()
     node: Policy | None = successor
     while node is not None:
         if node is policy or node.id in seen:
-            raise PolicyError("政策不能被自身或其后续版本修订（修订链成环）")
+            raise PolicyError("政策不能被自身或其后续版本修订（修订链成环）", field="superseded_by_id")
         seen.add(node.id)
         node = node.superseded_by
 

@@ -4,16 +4,16 @@ is audited; every refusal is a clear 409 (wrong status), 422 (not fit to send) o
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from html import escape
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from sqlalchemy import update
 
+from core import sse
 from core.db import session_scope, utcnow
 from core.ids import Id
 from core.problems import Problem
@@ -184,22 +184,21 @@ def campaign_stats(campaign: Found, session: DbSession, _: Reader) -> CampaignSt
     return stats.campaign_stats(session=session, campaign_id=campaign.id)
 
 
-@router.get("/{campaign_id}/progress", summary="Server-sent events: status and counts each second until it ends")
-def progress(campaign: Found, _: Reader, interval: Annotated[float, Query(ge=0.2, le=30)] = 1.0) -> StreamingResponse:
+@router.get("/{campaign_id}/progress", summary="Server-sent events: status and counts each second until it ends",
+            description="`progress` events (JSON: status, pause_reason, counts), then `finished` once the "
+                        "campaign is finished, cancelled or failed.")
+def progress(request: Request, campaign: Found, _: Reader,
+             interval: Annotated[float, Query(ge=0.2, le=30)] = 1.0) -> StreamingResponse:
     campaign_id = campaign.id
 
-    def events() -> Iterator[str]:
-        while True:
-            with session_scope() as s:
-                current = s.get(Campaign, campaign_id)
-                body = {"status": str(current.status), "pause_reason": current.pause_detail,
-                        "counts": service.counts(session=s, campaign_id=campaign_id).model_dump()}
-            yield f"event: progress\ndata: {json.dumps(body, ensure_ascii=False)}\n\n"
-            if current.status in TERMINAL:
-                return
-            time.sleep(interval)
+    def read() -> tuple[str, bool]:
+        with session_scope() as s:
+            current = s.get(Campaign, campaign_id)
+            body = {"status": str(current.status), "pause_reason": current.pause_detail,
+                    "counts": service.counts(session=s, campaign_id=campaign_id).model_dump()}
+            return json.dumps(body, ensure_ascii=False), current.status in TERMINAL
 
-    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+    return sse.follow(request, read, name="progress", interval=interval)
 
 
 @router.get("/{campaign_id}/relay", response_model=list[RelayPark])

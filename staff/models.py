@@ -4,8 +4,8 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, false
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Enum, ForeignKey, Index, LargeBinary, String, false
+from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from core.db import Base, utcnow
 
@@ -57,3 +57,33 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str | None] = mapped_column(String(128))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ImportStatus(enum.StrEnum):
+    queued = "queued"
+    running = "running"
+    done = "done"  # read to the end: the report says what was stored and which rows were bad
+    refused = "refused"  # the file as a whole cannot be imported (`error` says why); nothing stored
+    failed = "failed"  # an unexpected error; nothing stored
+
+
+class ImportJob(Base):
+    """An uploaded file that a worker imports; the upload is kept here until then, so a worker on another
+    machine can read it and a worker that dies mid-import leaves it to run again."""
+
+    __tablename__ = "import_job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # staff.import_jobs.KINDS
+    filename: Mapped[str] = mapped_column(String(255))
+    fmt: Mapped[str] = mapped_column(String(8))
+    status: Mapped[ImportStatus] = mapped_column(Enum(ImportStatus, native_enum=False, length=16),
+                                                 default=ImportStatus.queued)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    data: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))  # the upload, dropped once finished
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(String(1000))
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]

@@ -6,8 +6,9 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from core.ids import Id
+from core.imports import ImportReport
 from core.text import TextInput
-from staff.models import Role
+from staff.models import ImportStatus, Role
 
 
 class TokenRead(BaseModel):
@@ -92,3 +93,19 @@ class AuditQuery(BaseModel):
         if self.object_id is not None and self.object_type is None:
             raise ValueError("object_id needs object_type / 按对象编号筛选时须同时指定对象类型")
         return self
+
+
+class ImportJobRead(BaseModel):
+    id: int
+    kind: str = Field(description="enterprises, faq or policies")
+    filename: str
+    status: ImportStatus = Field(description="queued, running, then done (see report), refused (see error: the "
+                                             "file as a whole cannot be imported) or failed; nothing is stored "
+                                             "unless done")
+    rows_done: int = Field(description="rows read so far")
+    rows_total: int | None = Field(description="rows in the file, once known")
+    report: ImportReport | None = Field(description="once done: what was stored and every bad row")
+    error: str | None = Field(description="why the file was refused, or that the import failed (Chinese)")
+    created_at: AwareDatetime
+    finished_at: AwareDatetime | None
+    status_url: str = Field(description="poll this until status is done, refused or failed")

@@ -1,5 +1,5 @@
-"""Files staff upload to the API: the body read with a cap, the file saved for the reader, a refused file
-answered in the staff API's refusal shape, and the bad rows of a report for download."""
+"""Files staff upload to the API: the body read with a cap, the file saved and queued as an import job, a
+refused file answered in the staff API's refusal shape, the job's progress and report, and its bad rows."""
 from __future__ import annotations
 
 import json
@@ -12,10 +12,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path as PathParam, Response, UploadFile, status
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sqlalchemy.orm import Session
+
 from core import imports, sheet_limits, tabular
+from core.ids import Id
 from core.problems import Problem
-from staff.deps import require
-from staff.models import Role, StaffUser
+from staff import import_jobs
+from staff.deps import DbSession, require
+from staff.models import ImportJob, Role, StaffUser
+from staff.schemas import ImportJobRead
 
 MULTIPART_OVERHEAD = 2**16  # boundaries and part headers around the file
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -88,11 +93,48 @@ def refused(exc: tabular.FileError, *, unreadable: int) -> HTTPException:
     return HTTPException(unreadable, str(exc))
 
 
+def queue_import(kind: str, file: UploadFile, *, session: Session, user: StaffUser, unreadable: int) -> ImportJob:
+    """Save the upload and queue its import; a file refused before parsing raises the route's HTTPException."""
+    with saved(file, import_jobs.KINDS[kind].formats, unreadable=unreadable) as (path, fmt):
+        try:
+            return import_jobs.submit(session=session, kind=kind, path=path, fmt=fmt,
+                                      filename=file.filename or "", actor=user)
+        except tabular.FileError as exc:
+            raise refused(exc, unreadable=unreadable) from None
+
+
+def job_read(job: ImportJob) -> ImportJobRead:
+    done, total = import_jobs.progress(job.id)
+    if job.status == "done":
+        done = total = job.report["rows"] if job.report else 0
+    return ImportJobRead(id=job.id, kind=job.kind, filename=job.filename, status=job.status, rows_done=done,
+                         rows_total=total, report=import_jobs.report(job), error=job.error,
+                         created_at=job.created_at, finished_at=job.finished_at, status_url=f"/api/imports/{job.id}")
+
+
+def accepted(job: ImportJob, response: Response) -> ImportJobRead:
+    """202 for a queued import, with where to follow it."""
+    response.status_code = status.HTTP_202_ACCEPTED
+    response.headers["Location"] = f"/api/imports/{job.id}"
+    return job_read(job)
+
+
 FILE_REFUSALS = {
     413: {"model": Problem, "description": "the upload is larger than IMPORT_MAX_MB; nothing was stored"},
-    422: {"model": Problem, "description": "the file breaks an import limit (rows, sheet size, parts, compression) or took more "
-                         "memory or time to read than allowed; nothing was stored"},
+    422: {"model": Problem, "description": "the file breaks an import limit it declares (sheet size, parts, "
+                                           "compression); nothing was stored"},
 }
+
+
+@router.get("/imports/{job_id}", response_model=ImportJobRead,
+            responses={404: {"model": Problem, "description": "no such import"}},
+            summary="An import's status, progress and, once done, its report")
+def read_import(_user: Annotated[StaffUser, Depends(require(Role.editor))], job_id: Id,
+                session: DbSession) -> ImportJobRead:
+    job = session.get(ImportJob, job_id)
+    if job is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "导入任务不存在")
+    return job_read(job)
 
 
 @router.get("/imports/bad-rows/{token}", response_class=Response,

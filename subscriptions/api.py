@@ -11,10 +11,9 @@ from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 from wechatpy.exceptions import WeChatClientException
 
-from core import tabular
 from core.ids import MAX_ID, Id
-from core.imports import ImportReport
-from core.masking import mask_credit_code, mask_name, mask_openid, mask_phone
+from staff.schemas import ImportJobRead
+from core.masking import mask_credit_code
 from core.problems import Problem
 from core.text import QueryText
 from staff.deps import CurrentUser, DbSession, require
@@ -231,16 +230,6 @@ def create_park_qrcode(user: Editor, park: Annotated[Park, Depends(park_or_404)]
 
 # --- enterprises -------------------------------------------------------------------------------
 
-def _enterprise_read(e: Enterprise, full: bool) -> EnterpriseRead:
-    return EnterpriseRead(
-        id=e.id, credit_code=e.credit_code if full else mask_credit_code(e.credit_code), name=e.name,
-        industry_code=e.industry_code, industry_name=reference.industry_label(e.industry_code),
-        park_id=e.park_id, park=e.park.name if e.park else None, size=e.size, tags=[t.name for t in e.tags],
-        contact_name=e.contact_name if full else (mask_name(e.contact_name) or None),
-        contact_phone=e.contact_phone if full else (mask_phone(e.contact_phone) or None),
-        masked=not full, verified_at=e.verified_at, created_at=e.created_at, updated_at=e.updated_at)
-
-
 def _references(fn, **kwargs):
     try:
         return fn(**kwargs)
@@ -259,17 +248,18 @@ def list_enterprises(
         park_id: Id | None = None,
         size: Annotated[QueryText | None, Query(description="大, 中, 小 or 微")] = None,
         tag_id: Id | None = None,
+        bound: Annotated[bool | None, Query(description="true: some follower is bound to it; false: none is")] = None,
         after_id: Annotated[int, Query(ge=0, le=MAX_ID, description="the previous page's next_after_id")] = 0,
         limit: Annotated[int, Query(ge=1, le=500)] = 50) -> EnterprisePage:
     try:
         rows = service.list_enterprises(session=session, q=q, industry=industry, park_id=park_id, size=size,
-                                        tag_id=tag_id, after_id=after_id, limit=limit)
+                                        tag_id=tag_id, bound=bound, after_id=after_id, limit=limit)
     except KeyError:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown industry code {industry!r}") from None
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     full = user.role in FULL_VIEW
-    return EnterprisePage(items=[_enterprise_read(e, full) for e in rows],
+    return EnterprisePage(items=[EnterpriseRead.shown(e, full=full) for e in rows],
                           next_after_id=rows[-1].id if len(rows) == limit else None)
 
 
@@ -286,31 +276,25 @@ def export_enterprises(user: Editor, session: DbSession) -> FileResponse:
                         background=BackgroundTask(os.unlink, name))
 
 
-@router.post("/enterprises/import", response_model=ImportReport, tags=["enterprises"],
+@router.post("/enterprises/import", response_model=ImportJobRead, status_code=202, tags=["enterprises"],
              responses={400: {"model": Problem, "description": "the file cannot be read; nothing was stored"},
                         **uploads.FILE_REFUSALS},
-             summary="Upload an .xlsx, .xls or .csv of enterprises (upsert by credit code)",
+             summary="Upload an .xlsx, .xls or .csv of enterprises (upsert by credit code) to import in the background",
              description="Columns 统一社会信用代码, 企业名称, 行业代码 (code or Chinese name), 园区, 规模, 标签, 联系人, "
-                         "联系电话; other columns are named in the report and ignored. Good rows are stored; bad "
-                         "rows are counted by reason, the first listed, and all downloadable from bad_rows_url.")
+                         "联系电话; other columns are named in the report and ignored. Answers 202 with the import "
+                         "job; follow its status_url. Good rows are stored; bad rows are counted by reason, the "
+                         "first listed, and all downloadable from the report's bad_rows_url.")
 def import_enterprises(user: Editor, file: Annotated[UploadFile, File(description=".xlsx, .xls or .csv")],
-                       session: DbSession) -> ImportReport:
-    with uploads.saved(file, importer.FORMATS, unreadable=status.HTTP_400_BAD_REQUEST) as (path, fmt):
-        try:
-            report = importer.import_enterprises(session=session, path_or_file=path, fmt=fmt)
-        except tabular.FileError as exc:  # raising rolls the request's transaction back
-            raise uploads.refused(exc, unreadable=status.HTTP_400_BAD_REQUEST) from None
-    report.publish_bad_rows()
-    audit(session=session, actor=user, action="enterprise.import", filename=file.filename, rows=report.rows,
-          created=report.created, updated=report.updated, unchanged=report.unchanged,
-          rejected=report.rejected_rows)
-    return report
+                       session: DbSession, response: Response) -> ImportJobRead:
+    job = uploads.queue_import("enterprises", file, session=session, user=user,
+                               unreadable=status.HTTP_400_BAD_REQUEST)
+    return uploads.accepted(job, response)
 
 
 @router.get("/enterprises/{enterprise_id}", response_model=EnterpriseRead, tags=["enterprises"],
             responses=_404, summary="Get an enterprise")
 def get_enterprise(user: Reader, enterprise: Annotated[Enterprise, Depends(enterprise_or_404)]) -> EnterpriseRead:
-    return _enterprise_read(enterprise, user.role in FULL_VIEW)
+    return EnterpriseRead.shown(enterprise, full=user.role in FULL_VIEW)
 
 
 @router.post("/enterprises", response_model=EnterpriseRead, status_code=201, tags=["enterprises"],
@@ -318,7 +302,7 @@ def get_enterprise(user: Reader, enterprise: Annotated[Enterprise, Depends(enter
 def create_enterprise(user: Editor, body: EnterpriseCreate, session: DbSession) -> EnterpriseRead:
     enterprise = _references(service.add_enterprise, session=session, enterprise_in=body)
     audit(session=session, actor=user, action="enterprise.create", target=f"enterprise:{enterprise.id}")
-    return _enterprise_read(enterprise, True)
+    return EnterpriseRead.shown(enterprise, full=True)
 
 
 @router.patch("/enterprises/{enterprise_id}", response_model=EnterpriseRead, tags=["enterprises"],
@@ -329,7 +313,7 @@ def update_enterprise(user: Editor, body: EnterpriseUpdate,
     # field names only: contact values are personal data and stay out of the audit log
     audit(session=session, actor=user, action="enterprise.update", target=f"enterprise:{enterprise.id}",
           fields=sorted(body.model_fields_set))
-    return _enterprise_read(enterprise, True)
+    return EnterpriseRead.shown(enterprise, full=True)
 
 
 @router.delete("/enterprises/{enterprise_id}", status_code=204, tags=["enterprises"], responses=_404,
@@ -413,21 +397,13 @@ def delete_segment(user: Editor, segment: Annotated[Segment, Depends(segment_or_
 
 # --- followers ---------------------------------------------------------------------------------
 
-def _follower_read(f: Follower, bound: int, user: StaffUser) -> dict:
-    return dict(id=f.id, openid=f.openid if user.role in FULL_VIEW else mask_openid(f.openid),
-                state=f.state.value, park_id=f.park_id,
-                park=f.park.name if f.park else None, enterprises=bound, muted=f.muted,
-                muted_until=f.muted_until, followed_at=f.followed_at, unfollowed_at=f.unfollowed_at,
-                last_interaction_at=f.last_interaction_at)
-
-
 @router.get("/followers", response_model=FollowerPage, tags=["followers"],
             summary="List followers with state, park and how many enterprises they are bound to")
 def list_followers(user: Reader, session: DbSession, state: FollowerState | None = None,
                    park_id: Id | None = None, after_id: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
                    limit: Annotated[int, Query(ge=1, le=500)] = 50) -> FollowerPage:
     rows = service.list_followers(session=session, state=state, park_id=park_id, after_id=after_id, limit=limit)
-    return FollowerPage(items=[FollowerRead(**_follower_read(f, n, user)) for f, n in rows],
+    return FollowerPage(items=[FollowerRead.shown(f, bound=n, full=user.role in FULL_VIEW) for f, n in rows],
                         next_after_id=rows[-1][0].id if len(rows) == limit else None)
 
 
@@ -436,7 +412,8 @@ def list_followers(user: Reader, session: DbSession, state: FollowerState | None
 def get_follower(user: Reader, follower: Annotated[Follower, Depends(follower_or_404)]) -> FollowerDetail:
     bound = follower.enterprises
     return FollowerDetail(
-        **_follower_read(follower, len(bound), user), qr_scene=follower.qr_scene,
+        **FollowerRead.shown(follower, bound=len(bound), full=user.role in FULL_VIEW).model_dump(),
+        qr_scene=follower.qr_scene,
         subscriptions=[TopicRead.model_validate(t) for t in follower.topics],
         bound_enterprises=[EnterpriseBrief(
             id=e.id, name=e.name, credit_code_masked=mask_credit_code(e.credit_code), industry_code=e.industry_code,

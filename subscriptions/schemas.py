@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from core.ids import MAX_ID, Id
+from core.masking import mask_credit_code, mask_name, mask_openid, mask_phone
 from core.text import TextInput
 from subscriptions import reference
 
@@ -243,6 +244,17 @@ class EnterpriseRead(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    @classmethod
+    def shown(cls, e: Any, *, full: bool) -> EnterpriseRead:
+        """`e` (an Enterprise) as a role reads it: in full, or with credit code and contact masked."""
+        return cls(
+            id=e.id, credit_code=e.credit_code if full else mask_credit_code(e.credit_code), name=e.name,
+            industry_code=e.industry_code, industry_name=reference.industry_label(e.industry_code),
+            park_id=e.park_id, park=e.park.name if e.park else None, size=e.size, tags=[t.name for t in e.tags],
+            contact_name=e.contact_name if full else (mask_name(e.contact_name) or None),
+            contact_phone=e.contact_phone if full else (mask_phone(e.contact_phone) or None),
+            masked=not full, verified_at=e.verified_at, created_at=e.created_at, updated_at=e.updated_at)
+
 
 class EnterprisePage(BaseModel):
     items: list[EnterpriseRead]
@@ -263,6 +275,15 @@ class FollowerRead(BaseModel):
     followed_at: datetime
     unfollowed_at: datetime | None
     last_interaction_at: datetime | None
+
+
+    @classmethod
+    def shown(cls, f: Any, *, bound: int, full: bool) -> FollowerRead:
+        """`f` (a Follower bound to `bound` enterprises) as a role reads it: the openid masked unless `full`."""
+        return cls(id=f.id, openid=f.openid if full else mask_openid(f.openid), state=f.state.value,
+                   park_id=f.park_id, park=f.park.name if f.park else None, enterprises=bound, muted=f.muted,
+                   muted_until=f.muted_until, followed_at=f.followed_at, unfollowed_at=f.unfollowed_at,
+                   last_interaction_at=f.last_interaction_at)
 
 
 class FollowerPage(BaseModel):

@@ -13,7 +13,7 @@ from staff.deps import DbSession
 from staff.models import FULL_VIEW, StaffUser
 from staff.service import audit
 from subscriptions import service, verification
-from subscriptions.api import Editor, Reader, _enterprise_read, enterprise_or_404
+from subscriptions.api import Editor, Reader, enterprise_or_404
 from subscriptions.models import Enterprise, EnterpriseBinding
 from subscriptions.schemas import BindingPage, BindingRead, EnterpriseRead
 
@@ -101,4 +101,4 @@ def verify_enterprise(user: Editor, enterprise: Annotated[Enterprise, Depends(en
     except verification.AlreadyVerified as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     audit(session=session, actor=user, action="enterprise.verify", target=f"enterprise:{enterprise.id}")
-    return _enterprise_read(enterprise, True)
+    return EnterpriseRead.shown(enterprise, full=True)

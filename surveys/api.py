@@ -6,7 +6,6 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, HTTPException, Query, Response, UploadFile, status
-from sqlalchemy import func, select
 
 from core.ids import Id
 from core.problems import Problem
@@ -15,9 +14,9 @@ from staff.deps import CurrentUser, DbSession, require
 from staff.models import FULL_VIEW, Role, StaffUser
 from staff.service import audit
 from core.masking import mask_data
-from surveys import export, results, service
+from surveys import export, figures, results, service
 from surveys.definition import DefinitionError
-from surveys.models import Survey, SurveyRecipient, SurveyStatus
+from surveys.models import Survey, SurveyStatus
 from surveys.schemas import RecipientCounts, RejectBody, SurveyCreate, SurveyRead, SurveyUpdate, normalised
 
 router = APIRouter(prefix="/api/surveys", tags=["surveys"])
@@ -68,9 +67,7 @@ def get_survey(survey: Found, _: Reader) -> Survey:
 
 @router.get("/{survey_id}/recipients", response_model=RecipientCounts)
 def recipient_counts(survey: Found, session: DbSession, _: Reader) -> RecipientCounts:
-    rows = session.execute(select(SurveyRecipient.status, func.count()).where(
-        SurveyRecipient.survey_id == survey.id).group_by(SurveyRecipient.status)).all()
-    return RecipientCounts.of(dict(rows))
+    return RecipientCounts.of(figures.recipients_by_status(session=session, survey_ids=[survey.id])[survey.id])
 
 
 @router.patch("/{survey_id}", response_model=SurveyRead, responses=_REFUSALS)

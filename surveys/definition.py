@@ -16,6 +16,8 @@ raise with Chinese messages (`messages` turns a pydantic error into them).
 """
 from __future__ import annotations
 
+import functools
+import json
 import re
 from collections.abc import Iterator, Mapping
 from datetime import date
@@ -37,7 +39,7 @@ class AnswerError(ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -388,7 +390,21 @@ def messages(exc: ValidationError) -> list[str]:
 
 
 def parse(data: Any) -> Definition:
-    """The definition, or DefinitionError with every problem in Chinese."""
+    """The definition, or DefinitionError with every problem in Chinese. Each distinct definition is
+    validated once (models are frozen, so one can be shared): a chat answer reads its survey's several times."""
+    try:
+        text = json.dumps(data, sort_keys=True, ensure_ascii=False)
+    except (TypeError, ValueError):  # not JSON at all: validation says what is wrong
+        return _validate(data)
+    return _parsed(text)
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(text: str) -> Definition:
+    return _validate(json.loads(text))
+
+
+def _validate(data: Any) -> Definition:
     try:
         return Definition.model_validate(data)
     except ValidationError as exc:

@@ -61,7 +61,7 @@ def workbook_bytes(*, session: Session, survey: Survey, masked: bool) -> bytes:
     columns = _columns(definition)
     parks = dict(session.execute(select(Park.id, Park.name)).all())
     sections = reference.sections()
-    book = xlsx.workbook(write_only=True)
+    book = xlsx.streamed()
     labelled, coded = book.create_sheet("答卷"), book.create_sheet("答卷代码")
     head = ["序号", "日期", "行业门类", "园区", "企业规模"]
     xlsx.append(labelled, head + [c[0] for c in columns])

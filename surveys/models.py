@@ -124,6 +124,23 @@ class SurveyResponse(Base):
     size: Mapped[str | None] = mapped_column(String(2))
 
 
+class SurveyAnswerCount(Base):
+    """How many completed responses gave one answer to one question (and, for the questions cross-tabulated,
+    in one segment cell). Raised in the completing transaction (surveys.counts), so the results read a row
+    per distinct answer instead of every response. Holds nothing a response does not hold already."""
+
+    __tablename__ = "survey_answer_count"
+
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), primary_key=True)
+    question: Mapped[str] = mapped_column(String(40), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(40), primary_key=True)  # of the answer and cells: the key
+    value: Mapped[str] = mapped_column(Text)  # the answer as JSON (free text may run to 5,000 characters)
+    industry_section: Mapped[str | None] = mapped_column(String(1))
+    park_id: Mapped[int | None] = mapped_column(ForeignKey("park.id", ondelete="SET NULL"))
+    size: Mapped[str | None] = mapped_column(String(2))
+    n: Mapped[int]
+
+
 class SurveyQuotaCount(Base):
     """Completions counted against one quota of a survey; raised by a guarded UPDATE, so concurrent
     completions never pass the cap."""

@@ -19,7 +19,7 @@ from core.db import utcnow
 from core.settings import get_settings
 from subscriptions import reference
 from subscriptions.models import Enterprise, EnterpriseBinding, Follower
-from surveys import conditions, quotas, service
+from surveys import conditions, counts, quotas, service
 from surveys.definition import OTHER, AnswerError, Definition, Page
 from surveys.definition import parse as parse_definition
 from surveys.models import RecipientStatus, Survey, SurveyRecipient, SurveyResponse
@@ -165,8 +165,7 @@ def answer(*, session: Session, survey: Survey, rec: SurveyRecipient, name: str,
         _screen_out(rec)
         session.flush()
         raise Refused(SCREENED)
-    session.flush()
-    return step(definition, draft["answers"])
+    return step(definition, draft["answers"])  # written once, at the commit: a form page holds several
 
 
 def _prune(definition: Definition, draft: dict[str, Any]) -> None:
@@ -232,6 +231,7 @@ def complete(*, session: Session, survey: Survey, rec: SurveyRecipient, channel:
         survey_id=survey.id, answers=kept, channel=channel, day=day, **_cells(rec),
         recipient_id=rec.id if named else None, follower_id=rec.follower_id if named else None,
         completed_at=now if named else None))
+    counts.count(session=session, survey_id=survey.id, definition=definition, answers=kept, cells=_cells(rec))
     rec.status, rec.draft, rec.completed_on = R.completed, None, day
     session.flush()
     return THANKS

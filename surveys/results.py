@@ -1,10 +1,14 @@
-"""A survey's results, in one pass over its responses: per question counts and shares, mean and median for
-scales and numbers, NPS, free text's most frequent terms, cross-tabs by industry section, park and size,
-response rates and drop-off from the recipient rows, responses per day. For an anonymous survey a cell
-with fewer than `MIN_CELL` responses is left out, so a small group's answers cannot be told apart."""
+"""A survey's results: per question counts and shares, mean and median for scales and numbers, NPS, free
+text's most frequent terms, cross-tabs by industry section, park and size, response rates and drop-off
+from the recipient rows, responses per day. For an anonymous survey a cell with fewer than `MIN_CELL`
+responses is left out, so a small group's answers cannot be told apart.
+
+The answers are counted as responses complete (surveys.counts): each distinct answer of each question
+(and, for the questions cross-tabulated, of each segment cell) is read once with how many gave it, so
+the work here grows with the distinct answers, not with the responses."""
 from __future__ import annotations
 
-import statistics
+import math
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from typing import Any
@@ -14,12 +18,13 @@ from sqlalchemy.orm import Session
 
 from policies import text as policy_text
 from subscriptions.models import Park
+from surveys import counts
+from surveys.counts import CELLS
 from surveys.definition import Definition, Matrix, MultipleChoice, Ranking, Rating, SingleChoice, Text
 from surveys.definition import parse as parse_definition
 from surveys.models import RecipientStatus, Survey, SurveyRecipient, SurveyResponse
 
 MIN_CELL = 5
-CELLS = ("industry_section", "park_id", "size")
 TOP_TERMS = 20
 TERMS_FROM = 5000  # distinct free-text answers cut into words for the frequent terms
 
@@ -31,58 +36,76 @@ def responses(session: Session, survey_id: int, batch: int = 5000) -> Iterator[t
     yield from session.execute(query)
 
 
-def _scale(values: list[float]) -> dict[str, Any]:
-    if not values:
+def _scale(numbers: Counter) -> dict[str, Any]:
+    """Mean and median of numbers given as {value: how many gave it}."""
+    n = sum(numbers.values())
+    if not n:
         return {"mean": None, "median": None}
-    return {"mean": round(statistics.fmean(values), 2), "median": statistics.median(values)}
+    ordered = sorted(numbers.items())
+
+    def nth(i: int) -> float:  # the i-th smallest, from 0
+        for value, times in ordered:
+            if i < times:
+                return value
+            i -= times
+        raise IndexError(i)
+
+    median = nth(n // 2) if n % 2 else (nth(n // 2 - 1) + nth(n // 2)) / 2
+    return {"mean": round(math.fsum(v * t for v, t in ordered) / n, 2), "median": median}
 
 
-def _nps(values: list[int]) -> dict[str, Any]:
-    n = len(values)
-    promoters = sum(v >= 9 for v in values)
-    detractors = sum(v <= 6 for v in values)
+def _nps(numbers: Counter) -> dict[str, Any]:
+    n = sum(numbers.values())
+    promoters = sum(t for v, t in numbers.items() if v >= 9)
+    detractors = sum(t for v, t in numbers.items() if v <= 6)
     return {"promoters": promoters, "passives": n - promoters - detractors, "detractors": detractors,
             "nps": round(100 * (promoters - detractors) / n, 1) if n else None}
 
 
 class _Tally:
-    """Everything counted for one question while the responses stream past."""
+    """Everything counted for one question, from its distinct answers and how many gave each."""
 
     def __init__(self, question) -> None:
         self.q = question
         self.answered = 0
         self.counts: Counter = Counter()
-        self.numbers: list[float] = []
-        self.texts: list[str] = []
+        self.numbers: Counter = Counter()
+        self.texts: Counter = Counter()
         self.rows: dict[str, Counter] = defaultdict(Counter)
-        self.ranks: dict[str, list[int]] = defaultdict(list)
+        self.ranks: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # sum of ranks, times ranked
         self.by_cell: dict[str, dict[Any, Counter]] = {c: defaultdict(Counter) for c in CELLS}
 
-    def add(self, value: Any, cells: tuple) -> None:
+    def add(self, value: Any, cells: tuple, times: int = 1) -> None:
         if value is None:
             return
-        self.answered += 1
+        self.answered += times
         q = self.q
         if isinstance(q, Matrix):
             for row, column in value.items():
-                self.rows[row][column] += 1
+                self.rows[row][column] += times
         elif isinstance(q, Ranking):
             for rank, choice in enumerate(value, 1):
-                self.ranks[choice].append(rank)
+                self.ranks[choice][0] += rank * times
+                self.ranks[choice][1] += times
         elif isinstance(q, MultipleChoice):
-            self.counts.update(value)
+            for choice in value:
+                self.counts[choice] += times
         elif isinstance(q, SingleChoice | Rating):
-            self.counts[value] += 1
+            self.counts[value] += times
             for name, cell in zip(CELLS, cells, strict=True):
-                self.by_cell[name][cell][value] += 1
+                self.by_cell[name][cell][value] += times
             if isinstance(q, Rating):
-                self.numbers.append(value)
+                self.numbers[value] += times
         elif isinstance(q, Text) and q.inputType == "number":
-            self.numbers.append(value)
+            self.numbers[value] += times
         elif isinstance(q, Text) and q.inputType == "date":
-            self.counts[str(value)[:7]] += 1  # by month
+            self.counts[str(value)[:7]] += times  # by month
         else:
-            self.texts.append(value)
+            self.texts[value] += times
+
+    @property
+    def crossed(self) -> bool:
+        return counts.crossed(self.q)
 
     def summary(self, anonymous: bool, parks: dict[int, str]) -> dict[str, Any]:
         q, n = self.q, self.answered
@@ -91,8 +114,8 @@ class _Tally:
             out["rows"] = [{"row": r.text, "counts": {c.text: self.rows[r.value][c.value] for c in q.columns}}
                            for r in q.rows]
         elif isinstance(q, Ranking):
-            out["mean_rank"] = {c.text: round(statistics.fmean(self.ranks[c.value]), 2) if self.ranks[c.value]
-                                else None for c in q.choices}
+            out["mean_rank"] = {c.text: round(self.ranks[c.value][0] / self.ranks[c.value][1], 2)
+                                if self.ranks[c.value][1] else None for c in q.choices}
         elif isinstance(q, SingleChoice | MultipleChoice):
             options = [(c.value, c.text) for c in q.choices] + ([("other", q.otherText)] if q.showOtherItem else [])
             out["options"] = [{"value": v, "label": t, "count": self.counts[v],
@@ -108,21 +131,26 @@ class _Tally:
             out["by_month"] = dict(sorted(self.counts.items()))
         else:
             out["terms"] = _terms(self.texts)
-        if isinstance(q, SingleChoice | Rating):
+        if self.crossed:
             out["cross"] = {name: _cross(cells, anonymous, parks if name == "park_id" else None)
                             for name, cells in self.by_cell.items()}
         return out
 
 
-def _terms(texts: list[str]) -> dict[str, Any]:
+def _terms(texts: Counter) -> dict[str, Any]:
     """The most frequent words, each counted once per answer. Each distinct text is cut once, and at most
     TERMS_FROM of them (jieba cuts about 200k characters a second: the results stay fast at any size)."""
-    distinct = Counter(texts).most_common(TERMS_FROM)
+    distinct = _most_common(texts, TERMS_FROM)
     counts: Counter = Counter()
     for text, times in distinct:
         for term in set(policy_text.terms(text)):
             counts[term] += times
-    return {"top": counts.most_common(TOP_TERMS), "from": sum(t for _, t in distinct), "of": len(texts)}
+    return {"top": _most_common(counts, TOP_TERMS), "from": sum(t for _, t in distinct), "of": texts.total()}
+
+
+def _most_common(counts: Counter, n: int) -> list[tuple[str, int]]:
+    """Ties in the order of the text, so the same answers always give the same list."""
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
 
 
 def _cross(cells: dict[Any, Counter], anonymous: bool, names: dict[int, str] | None) -> list[dict[str, Any]]:
@@ -139,15 +167,15 @@ def _cross(cells: dict[Any, Counter], anonymous: bool, names: dict[int, str] | N
 def recipients(session: Session, survey: Survey, definition: Definition, anonymous: bool,
                parks: dict[int, str]) -> dict[str, Any]:
     """Response rate per segment cell (invited, started, completed) and where started ones stopped."""
+    columns = [getattr(SurveyRecipient, c) for c in CELLS]
+    rows = session.execute(select(*columns, SurveyRecipient.status, func.count())
+                           .where(SurveyRecipient.survey_id == survey.id)
+                           .group_by(*columns, SurveyRecipient.status)).all()  # one pass, each cell summed here
     rates: dict[str, list[dict[str, Any]]] = {}
-    for name in CELLS:
-        column = getattr(SurveyRecipient, name)
-        rows = session.execute(select(column, SurveyRecipient.status, func.count())
-                               .where(SurveyRecipient.survey_id == survey.id)
-                               .group_by(column, SurveyRecipient.status)).all()
+    for i, name in enumerate(CELLS):
         by: dict[Any, Counter] = defaultdict(Counter)
-        for cell, status, count in rows:
-            by[cell][str(status)] += count
+        for *cell, status, count in rows:
+            by[cell[i]][str(status)] += count
         cells = []
         for cell, counts in sorted(by.items(), key=lambda kv: (kv[0] is None, str(kv[0]))):
             invited = sum(counts.values())
@@ -169,16 +197,14 @@ def recipients(session: Session, survey: Survey, definition: Definition, anonymo
 
 def compute(*, session: Session, survey: Survey) -> dict[str, Any]:
     definition = parse_definition(survey.definition)
-    tallies = [_Tally(q) for _, q in definition.questions()]
-    per_day: Counter = Counter()
-    total = 0
-    for answers, day, *cells in responses(session, survey.id):
-        total += 1
-        per_day[day.isoformat()] += 1
-        for tally in tallies:
-            tally.add(answers.get(tally.q.name), cells)
+    tallies = {q.name: _Tally(q) for _, q in definition.questions()}
+    for name, value, *cells, times in counts.counted(session, survey.id):
+        if name in tallies:
+            tallies[name].add(value, cells, times)
+    per_day = {day.isoformat(): count for day, count in session.execute(
+        select(SurveyResponse.day, func.count()).where(SurveyResponse.survey_id == survey.id)
+        .group_by(SurveyResponse.day).order_by(SurveyResponse.day))}
     parks = dict(session.execute(select(Park.id, Park.name)).all())
-    return {"survey_id": survey.id, "responses": total, "anonymous": survey.anonymous,
-            "per_day": dict(sorted(per_day.items())),
-            "questions": [t.summary(survey.anonymous, parks) for t in tallies],
+    return {"survey_id": survey.id, "responses": sum(per_day.values()), "anonymous": survey.anonymous,
+            "per_day": per_day, "questions": [t.summary(survey.anonymous, parks) for t in tallies.values()],
             **recipients(session, survey, definition, survey.anonymous, parks)}

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,6 +76,15 @@ def worker(env: dict, concurrency: int = 2, name: str = "w1") -> Iterator[subpro
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("celery worker did not start")
         yield proc
+
+
+def killable_worker(env: dict, name: str, concurrency: int = 2) -> subprocess.Popen:
+    """A real `celery worker` in its own process group, so that SIGKILL to the group takes it and its pool;
+    the caller stops it."""
+    args = [sys.executable, "-m", "celery", "-A", "worker", "worker", "--concurrency", str(concurrency),
+            "--hostname", f"{name}-{uuid.uuid4().hex[:6]}@%h", "--loglevel", "WARNING",
+            "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    return subprocess.Popen(args, cwd=ROOT, env={**os.environ, **env}, start_new_session=True)
 
 
 @contextmanager

@@ -1,4 +1,5 @@
-// Bar charts from each element's data-chart JSON: {rows, series: [{name, data}], horizontal}.
+// Charts from each element's data-chart JSON: {rows, series: [{name, data}], horizontal, type}: bars,
+// stacked when horizontal, or lines with type "line" (series over days).
 // ?animation=0 draws them without animation (the screenshot script uses it).
 (function () {
   var animate = !/[?&]animation=0/.test(location.search);
@@ -13,7 +14,7 @@
       xAxis: d.horizontal ? values : categories,
       yAxis: d.horizontal ? categories : values,
       series: d.series.map(function (s) {
-        return {name: s.name, type: "bar", data: s.data, stack: d.horizontal ? "total" : undefined};
+        return {name: s.name, type: d.type || "bar", data: s.data, stack: d.horizontal ? "total" : undefined};
       })
     });
   });

@@ -44,8 +44,26 @@ def test_choose_one_confident_answer():
 
 
 def test_choose_several_close_matches():
-    a, b = candidate(1, 0.9), candidate(2, 0.85)
+    sure = get_settings().answer_confidence
+    a, b = candidate(1, sure), candidate(2, sure - 0.05)
     assert answering.choose([b, a, candidate(3, 0.3)]) == [a, b]
+
+
+def test_below_the_answer_confidence_every_candidate_over_the_floor_is_listed():
+    # the right entry is often the second or fourth of the close ones: a short list with it beats a guess
+    floor = get_settings().answer_list_floor
+    listed = [candidate(n, c) for n, c in enumerate((0.5, 0.2, 0.1, 0.05, floor), start=1)]
+    assert answering.choose([*reversed(listed), candidate(6, floor - 0.01)]) == listed
+
+
+def test_a_close_call_lists_up_to_five_entries(monkeypatch):
+    found = [candidate(n, 0.15) for n in range(1, answering.CHOICES + 1)]
+    asked = []
+    monkeypatch.setattr(answering, "on_topic", lambda q: ([], 0))
+    monkeypatch.setattr(answering, "find_answers", lambda q, k: asked.append(k) or found[:k])
+    decision = answering.decide("招用就业困难人员的补贴怎么领")
+    assert asked == [5] and decision.kind == "choices" and decision.offered == found
+    assert "5. 问题5" in decision.reply
 
 
 def test_choose_nothing_when_nothing_is_close():

@@ -1,5 +1,6 @@
 """`policypush run` brings the whole system up on embedded defaults and stops it cleanly."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -37,6 +38,7 @@ def test_run_starts_everything_and_the_chat_reaches_the_webhook(tmp_path):
         token = httpx.post(f"http://127.0.0.1:{port}/api/auth/token",
                            data={"username": "demo-admin", "password": "policypush-demo"})
         assert token.status_code == 200
+        _sign_in_to_the_console(f"http://127.0.0.1:{port}")  # console sessions live in the embedded Redis
         assert (tmp_path / "redis.sock").exists() or any(tmp_path.glob("*.sock"))
     finally:
         if proc.poll() is None:
@@ -47,6 +49,17 @@ def test_run_starts_everything_and_the_chat_reaches_the_webhook(tmp_path):
     time.sleep(0.5)
     leftover = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout
     assert leftover.strip() == "", "processes left running after Ctrl-C"
+
+
+def _sign_in_to_the_console(base: str) -> None:
+    with httpx.Client(base_url=base, timeout=30) as browser:
+        form = browser.get("/console/login").text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        signed_in = browser.post("/console/login", data={"username": "demo-admin", "password": "policypush-demo",
+                                                         "csrf_token": csrf, "next": "/console/"})
+        assert signed_in.status_code == 303 and signed_in.headers["location"] == "/console/"
+        for page in ("/console/", "/console/policies"):  # the second request renews the session
+            assert browser.get(page).status_code == 200, page
 
 
 def test_run_against_the_real_wechat_api_without_public_base_url_refuses_before_starting_anything(tmp_path):

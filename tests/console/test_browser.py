@@ -19,7 +19,7 @@ from staff.models import Role
 from surveys import respond
 from surveys.models import Survey
 from tests import live
-from tests.console.conftest import PASSWORD, make_staff
+from tests.console.conftest import PASSWORD, csrf_of, make_staff
 from tests.push.conftest import make_followers, make_park, make_policy
 from tests.surveys.conftest import make_follower
 
@@ -60,6 +60,15 @@ def assert_all_local(urls: list[str]) -> None:
     assert urls
     away = [u for u in urls if urlsplit(u).scheme not in ("data", "blob") and urlsplit(u).hostname not in LOCAL_HOSTS]
     assert away == [], away
+
+
+def _until(condition, timeout: float = 30) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "not reached in time"
+        time.sleep(0.2)
 
 
 def sign_in(page, username: str) -> None:
@@ -171,8 +180,15 @@ def test_a_survey_is_built_reviewed_answered_in_the_form_and_its_chart_shows_the
     assert_all_local(page.requested)
 
 
+@pytest.fixture
+def sandbox_worker(app_env):
+    """A worker calling the sandbox WeChat API; yields the sandbox's state (what it was sent)."""
+    with live.sandbox(app_env) as (api, state), live.worker({**app_env, "WECHAT_API_BASE": api}):
+        yield state
+
+
 def test_an_editor_imports_the_faq_with_bad_rows_tries_a_question_and_answers_a_handed_over_one(
-        page, client, tmp_path):
+        page, client, sandbox_worker, tmp_path):
     import io
 
     import openpyxl
@@ -201,10 +217,11 @@ def test_an_editor_imports_the_faq_with_bad_rows_tries_a_question_and_answers_a_
     assert rows[1][0] == 3
 
     sheet.write_text("问题,答案,类目\n稳岗返还怎么申请,登录人社网上办事大厅申请。,稳岗就业\n", encoding="utf-8")
+    page.get_by_role("link", name="导入其他文件").click()
     page.get_by_label("文件", exact=False).set_input_files(sheet)
     page.get_by_role("button", name="导入").click()
     expect(page.get_by_role("region", name="导入报告")).to_contain_text("新增 1")
-    page.get_by_role("link", name="返回知识库").click()
+    page.get_by_role("link", name="知识库", exact=True).click()
     page.get_by_label("问题", exact=True).fill("稳岗返还怎么申请")
     page.get_by_role("button", name="试一试").click()
     expect(page.get_by_test_id("try-reply")).to_contain_text("登录人社网上办事大厅申请。")
@@ -217,6 +234,8 @@ def test_an_editor_imports_the_faq_with_bad_rows_tries_a_question_and_answers_a_
     page.screenshot(path=tmp_path / "question.png", full_page=True)
     page.get_by_role("button", name="发送答复").click()
     expect(page.get_by_text("正通过客服消息发给粉丝")).to_be_visible()
+    _until(lambda: any(m["kind"] == "custom" and m["touser"] == "oBrowser01" and "稳岗返还" in json.dumps(
+        m, ensure_ascii=False) for m in sandbox_worker.records))
 
     page.goto("/console/questions/report?animation=0")
     expect(page.locator("[data-chart] canvas")).to_be_visible()
@@ -245,3 +264,128 @@ def test_the_question_builder_writes_the_definition_the_server_stores(page, tmp_
         first, second = survey.definition["pages"][0]["elements"]
     assert (first["name"], first["title"], first["isRequired"]) == ("q2", "您最需要哪些支持？", True)
     assert [c["text"] for c in first["choices"]] == ["融资", "用工", "税费"] and second["name"] == "q1"
+
+
+def test_a_campaign_is_test_sent_rejected_approved_and_launched_and_its_progress_streams_to_finished(
+        browser, app_env, tmp_path):
+    with session_scope() as s:
+        park = make_park(s, "经济开发区")
+        make_followers(s, park, 5)
+        policy_id = make_policy(s).id
+    editor, reviewer = make_staff(Role.editor, "oEditorBrowser01"), make_staff(Role.reviewer)
+    with live.sandbox(app_env) as (api_base, state):
+        env = {**app_env, "WECHAT_API_BASE": api_base}
+        with live.server(env) as url, live.worker(env):
+            context = browser.new_context(base_url=url, locale="zh-CN", timezone_id="Asia/Shanghai",
+                                          viewport={"width": 1280, "height": 900})
+            page = context.new_page()
+            requested = []
+            context.on("request", lambda request: requested.append(request.url))
+
+            sign_in(page, editor)
+            page.goto("/console/campaigns/new")
+            page.get_by_label("标题").fill("开发区稳岗政策推送")
+            page.get_by_label("政策推送").check()
+            page.get_by_label("政策（现行有效）").select_option(str(policy_id))
+            page.get_by_label("或按园区").select_option(label="经济开发区")
+            page.get_by_label("不设免打扰").check()  # sent whatever the hour the test runs at
+            page.get_by_role("button", name="保存草稿").click()
+            campaign_url = page.url
+            page.get_by_role("button", name="测试发送").click()
+            expect(page.get_by_role("row", name="测试发送")).not_to_contain_text("尚未测试发送")
+            page.get_by_role("button", name="提交审核").click()
+            expect(page.get_by_test_id("status")).to_have_text("待审核")
+            expect(page.get_by_role("button", name="审核通过")).to_have_count(0)  # not for its author
+            forged = page.request.post(f"{campaign_url}/approve", form={"csrf_token": csrf_of(page.content())},
+                                       max_redirects=0)
+            assert forged.status in (403, 409), forged.status
+
+            sign_in(page, reviewer)
+            page.goto(campaign_url)
+            page.get_by_label("退回理由").fill("请补充申报截止日期")
+            page.get_by_role("button", name="退回修改").click()
+            sign_in(page, editor)
+            page.goto(campaign_url)
+            expect(page.get_by_role("status").filter(has_text="审核退回")).to_contain_text("请补充申报截止日期")
+            page.get_by_role("button", name="测试发送").click()
+            page.get_by_role("button", name="提交审核").click()
+            sign_in(page, reviewer)
+            page.goto(campaign_url)
+            page.get_by_role("button", name="审核通过").click()
+            expect(page.get_by_test_id("status")).to_have_text("已通过")
+
+            sign_in(page, editor)
+            page.goto(campaign_url)
+            with page.expect_request(lambda r: r.url.endswith("/progress/stream")):
+                page.get_by_role("button", name="启动发送").click()
+            expect(page.get_by_test_id("status")).to_have_text("已完成", timeout=60_000)
+            expect(page.locator("#progress")).to_contain_text("100%")
+            expect(page.get_by_role("button", name="暂停")).to_have_count(0)  # the page followed the end
+            page.screenshot(path=tmp_path / "campaign-finished.png", full_page=True)
+            assert_all_local(requested)
+            context.close()
+    templates = state.sent(kind="template", limit=100)
+    assert len([m for m in templates if m["touser"] != "oEditorBrowser01"]) == 5
+
+
+def test_an_editor_writes_a_policy_watching_its_checklist_then_repeals_it_and_reads_the_diff(page, tmp_path):
+    sign_in(page, make_staff(Role.editor))
+    page.get_by_role("link", name="政策库", exact=True).click()
+    page.get_by_role("link", name="新增政策").click()
+    checklist = page.locator("#checklist")
+    expect(checklist).to_contain_text("已填 0/8 项")
+    page.get_by_label("标题").fill("关于促进民营经济发展的若干措施")
+    page.get_by_label("文号").fill("葫政发〔2024〕8号")
+    page.get_by_label("发布日期").fill("2024-03-01")
+    page.get_by_label("背景依据").fill("依据省委省政府的部署")
+    page.get_by_label("主要内容").type("降低融资成本")
+    expect(checklist).to_contain_text("已填 2/8 项")  # updated by the server as the parts are typed
+    page.screenshot(path=tmp_path / "policy-form.png", full_page=True)
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_text("已新增政策")).to_be_visible()
+    expect(page.get_by_text("现行有效", exact=True)).to_be_visible()
+
+    page.get_by_label("主要内容").fill("降低融资成本和用地成本")
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_text("已保存")).to_be_visible()
+    page.get_by_role("button", name="废止").click()
+    expect(page.get_by_text("状态已改为“已废止”")).to_be_visible()
+
+    page.get_by_role("link", name="修订记录").click()
+    expect(page.get_by_role("cell", name="修改解读")).to_have_count(2)  # written with the policy, then edited
+    page.get_by_role("link", name="查看这次改动").nth(1).click()
+    expect(page.locator("ins").filter(has_text="和用地成本")).to_be_visible()
+    page.screenshot(path=tmp_path / "policy-history.png", full_page=True)
+    assert_all_local(page.requested)
+
+
+def test_an_analyst_reads_masked_and_has_no_edit_controls_and_a_forged_post_or_an_expired_session_is_refused(
+        page, client, redis_client, tmp_path):
+    from console import sessions
+    from tests.bot.conftest import say
+
+    say(client, "oBrowser02", "人工")
+    say(client, "oBrowser02", "我的电话是13812345678，园区企业怎么申请稳岗返还？")
+    sign_in(page, make_staff(Role.analyst))
+
+    page.get_by_role("link", name="人工咨询", exact=True).click()
+    page.get_by_role("link", name="138****5678", exact=False).click()
+    expect(page.locator("main")).to_contain_text("我的电话是138****5678")
+    assert "13812345678" not in page.content()
+    expect(page.get_by_role("button", name="发送答复")).to_have_count(0)
+    page.screenshot(path=tmp_path / "analyst-question.png", full_page=True)
+    page.get_by_role("link", name="知识库", exact=True).click()
+    expect(page.get_by_role("link", name="导入")).to_have_count(0)
+    expect(page.get_by_role("link", name="新增条目")).to_have_count(0)
+
+    forged = page.request.post("/console/logout", form={"csrf_token": "forged"}, max_redirects=0)
+    assert forged.status == 403 and "CSRF" in forged.text()
+    page.reload()
+    expect(page.get_by_role("heading", name="知识库")).to_be_visible()  # the forged POST changed nothing
+
+    for key in redis_client.scan_iter(f"{sessions.PREFIX}*"):
+        redis_client.pexpire(key, 1)  # the idle expiry, as Redis applies it
+    page.get_by_role("link", name="工作台", exact=True).click()
+    expect(page).to_have_url("/console/login?next=/console/")
+    expect(page.get_by_label("用户名")).to_be_visible()
+    assert_all_local(page.requested)

@@ -2,6 +2,10 @@
 the author may not do whatever the page shows."""
 from __future__ import annotations
 
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 from core.db import session_scope
 from push import service
 from push.models import Campaign, CampaignStatus
@@ -113,6 +117,8 @@ def test_the_list_filters_by_status_and_pages_by_id(client, as_role):
     second = client.get("/console/campaigns?before_id=6").text
     assert "通知04" in second and "通知00" in second and "下一页" not in second
     assert "暂无推送" in client.get("/console/campaigns?status=running").text
+    everything = client.get("/console/campaigns?status=")  # 全部状态, as the form sends it
+    assert everything.status_code == 200 and "通知24" in everything.text
     fragment = client.get("/console/campaigns?status=draft", headers={"HX-Request": "true", "HX-Target": "campaign-rows"})
     assert fragment.text.lstrip().startswith("<table")
 
@@ -151,3 +157,36 @@ def test_a_rejection_made_through_the_api_is_read_by_the_author_in_the_console(c
         reviewer_name = reviewer.username
     page = client.get(f"/console/campaigns/{campaign_id}").text
     assert "请补充政策图解" in page and reviewer_name in page
+
+
+def test_quiet_hours_are_chosen_on_the_form_and_a_running_campaign_says_when_it_goes_on(client, as_role):
+    as_role(Role.editor)
+    with session_scope() as s:
+        make_followers(s, make_park(s), 2)
+    token = csrf_of(client.get("/console/campaigns/new").text)
+    base = {"csrf_token": token, "title": "停电通知", "kind": "notice", "notice_text": "明日停电"}
+    r = client.post("/console/campaigns/new", data={**base, "quiet": "custom", "quiet_hours": "晚上十点"})
+    assert r.status_code == 422 and "免打扰时段格式有误" in r.text
+    with session_scope() as s:
+        assert service.list_campaigns(session=s) == []
+
+    r = client.post("/console/campaigns/new", data={**base, "quiet": "none"}, follow_redirects=False)
+    assert r.status_code == 303
+    # a window around the present moment, whatever the hour the test runs at
+    now = datetime.now(ZoneInfo("Asia/Shanghai"))
+    window = f"{now - timedelta(hours=1):%H:00}-{now + timedelta(hours=2):%H:00}"
+    r = client.post("/console/campaigns/new", data={**base, "quiet": "custom", "quiet_hours": window},
+                    follow_redirects=False)
+    reviewer_name = make_staff(Role.reviewer)
+    with session_scope() as s:
+        quiet, custom = sorted(service.list_campaigns(session=s), key=lambda c: c.id)
+        assert (quiet.quiet_hours, custom.quiet_hours) == ("", window)
+        service.submit(session=s, campaign=custom, require_test_send=False)
+        reviewer = get_by_username(session=s, username=reviewer_name)
+        service.approve(session=s, campaign=custom, reviewer=reviewer)
+        service.launch(session=s, campaign=custom)
+        assert custom.status is CampaignStatus.running
+    page = client.get(r.headers["location"]).text
+    assert f"现处免打扰时段（{window}），{now + timedelta(hours=2):%H}:00 起继续发送" in page
+    edit = client.get(f"/console/campaigns/{quiet.id}/edit").text
+    assert re.search(r'id="quiet-none" value="none" checked', edit)

@@ -13,6 +13,7 @@ from policies import faq, search
 from policies.schemas import FaqCreate
 from staff.models import Role
 from tests.console.conftest import csrf_of
+from tests.imports import followed
 
 
 @pytest.fixture
@@ -112,24 +113,23 @@ def test_try_shows_the_reply_the_chat_would_give_with_the_candidates_and_logs_no
 def test_an_import_with_bad_rows_writes_nothing_and_offers_the_bad_rows_as_xlsx(client, as_role):
     as_role(Role.editor)
     data = xlsx_of([["问题", "答案", "备注"], ["社保怎么交", "窗口办理"], ["", "没有问题的答案"], ["医保", ""]])
-    r = post(client, "/console/knowledge/import", files={"file": ("faq.xlsx", data)})
-    assert r.status_code == 422
-    assert "2 行有错误" in r.text and "missing_required" in r.text and "“问题”不能为空" in r.text
-    assert "忽略的列：备注" in r.text
-    link = r.text.split('href="/console/knowledge/bad-rows/')[1].split('"')[0]
-    bad = client.get(f"/console/knowledge/bad-rows/{link}")
+    page = followed(client, post(client, "/console/knowledge/import", files={"file": ("faq.xlsx", data)}))
+    assert "2 行有错误" in page and "整个文件未写入" in page and "missing_required" in page
+    assert "“问题”不能为空" in page and "忽略的列：备注" in page
+    link = page.split('href="/console/imports/bad-rows/')[1].split('"')[0]
+    bad = client.get(f"/console/imports/bad-rows/{link}")
     assert bad.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(bad.content)).active
     assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)] == [3, 4]
     with session_scope() as s:
         assert faq.search(session=s)[0] == 0
     good = xlsx_of([["问题", "答案"], ["社保怎么交", "窗口办理"]])
-    r = post(client, "/console/knowledge/import", files={"file": ("faq.xlsx", good)})
-    assert r.status_code == 200 and "新增 1" in r.text
+    assert "新增 1" in followed(client, post(client, "/console/knowledge/import", files={"file": ("faq.xlsx", good)}))
     export = client.get("/console/knowledge/export")
     rows = list(openpyxl.load_workbook(io.BytesIO(export.content)).active.iter_rows(values_only=True))
     assert rows[1][2:4] == ("社保怎么交", "窗口办理")
-    assert client.get("/console/knowledge/bad-rows/unknown").status_code == 404
+    assert client.get("/console/imports/bad-rows/unknown").status_code == 404
+    assert client.get("/console/imports/999999").status_code == 404
 
 
 def test_an_unreadable_or_oversized_file_is_refused_at_the_field(client, as_role, monkeypatch):

@@ -102,6 +102,8 @@ def test_the_list_filters_by_status_and_pages_by_id(client, as_role):
     draft, submitted = make_survey(editor, S.draft), make_survey(editor, S.submitted)
     page = client.get("/console/surveys?status=submitted").text
     assert f'/console/surveys/{submitted}"' in page and f'/console/surveys/{draft}"' not in page
+    everything = client.get("/console/surveys?status=")  # 全部状态, as the form sends it
+    assert everything.status_code == 200 and f'/console/surveys/{draft}"' in everything.text
     fragment = client.get("/console/surveys?status=draft", headers={"HX-Request": "true", "HX-Target": "survey-rows"})
     assert "<nav" not in fragment.text and f'/console/surveys/{draft}"' in fragment.text
     older = client.get(f"/console/surveys?before_id={submitted}").text

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from python_calamine import CalamineWorkbook
 
 from core import xlsx
 
@@ -14,10 +15,14 @@ ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = ["=HYPERLINK(\"http://evil\",\"点我\")", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
 
 
-@pytest.mark.parametrize("write_only", [True, False])
-def test_text_that_looks_like_a_formula_is_written_as_text(write_only):
-    wb = xlsx.workbook(write_only=write_only)
-    ws = wb.create_sheet("s") if write_only else wb.active
+def _book(kind):
+    wb = xlsx.streamed() if kind == "streamed" else xlsx.workbook(write_only=kind == "write-only")
+    return wb, wb.active if kind == "styled" else wb.create_sheet("s")
+
+
+@pytest.mark.parametrize("kind", ["write-only", "styled", "streamed"])
+def test_text_that_looks_like_a_formula_is_written_as_text(kind):
+    wb, ws = _book(kind)
     xlsx.append(ws, [*HOSTILE, "普通文字", 3, None])
     out = io.BytesIO()
     wb.save(out)
@@ -28,6 +33,25 @@ def test_text_that_looks_like_a_formula_is_written_as_text(write_only):
     read_back = [h.replace("\r", "\n") for h in HOSTILE]  # XML reads a carriage return as a line feed
     assert [c.value for c in cells[:len(HOSTILE) + 2]] == [*read_back, "普通文字", 3]
     assert all(c.data_type == "s" and c.quotePrefix for c in cells[:len(HOSTILE)])
+
+
+def test_a_streamed_workbook_reads_back_as_written():
+    wb = xlsx.streamed()
+    xlsx.append(wb.create_sheet("答卷"), ["序号", " 前后有空格 ", "a<b & c>d", "企业\x01名称", None, 3, 2.5, -1, True])
+    sheet = wb.create_sheet("汇总 & <其他>")
+    for n in range(1, 30):
+        xlsx.append(sheet, [None] * n + [n])  # columns past Z
+    out = io.BytesIO()
+    wb.save(out)
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == ["答卷", "汇总 & <其他>"]
+    assert [c.value for c in book["答卷"][1]] == ["序号", " 前后有空格 ", "a<b & c>d", "企业名称", None, 3, 2.5, -1,
+                                                True]
+    assert book["汇总 & <其他>"]["AD29"].value == 29 and book["汇总 & <其他>"].max_row == 29
+    calamine = CalamineWorkbook.from_filelike(io.BytesIO(out.getvalue()))  # what the imports read with
+    assert calamine.get_sheet_by_name("答卷").to_python()[0][:4] == ["序号", " 前后有空格 ", "a<b & c>d", "企业名称"]
+    with pytest.raises(TypeError):
+        xlsx.append(xlsx.streamed().create_sheet("s"), [float("nan")])
 
 
 def test_put_sets_one_cell_safely_and_drops_control_characters():

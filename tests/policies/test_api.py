@@ -9,6 +9,7 @@ from policies.seed import FAQ
 from staff.models import AuditEntry, Role
 from tests.policies.conftest import FULL
 from tests.staff.test_auth import bearer
+from tests.imports import finished
 
 POLICY = {"title": "稳岗返还政策", "doc_number": "葫人社发〔2024〕1号", "issuer": "市人社局",
           "issued_on": "2024-07-01", "industries": ["C"], "body": "正文"}
@@ -117,14 +118,14 @@ def test_faq_through_the_api(client, editor, analyst):
 
 def test_faq_import_upload_and_export_download(client, editor, analyst):
     r = client.post("/api/faq/import", headers=editor, files={"file": ("faq-kb.csv", FAQ.read_bytes(), "text/csv")})
-    assert r.status_code == 200, r.text
-    assert (r.json()["created"], r.json()["errors"]) == (215, [])
+    report = finished(client, editor, r)["report"]
+    assert (report["created"], report["errors"]) == (215, [])
     bad = client.post("/api/faq/import", headers=editor,
                       files={"file": ("f.csv", "问题,答案,别的\n有问,\n".encode(), "text/csv")})
-    assert bad.status_code == 200
-    assert bad.json()["errors"][0] == {"row": 2, "column": "答案", "code": "missing_required",
-                                       "reason": "“答案”不能为空"}
-    assert bad.json()["unknown_columns"] == ["别的"]
+    bad = finished(client, editor, bad)
+    assert bad["status"] == "done" and bad["report"]["errors"][0] == {
+        "row": 2, "column": "答案", "code": "missing_required", "reason": "“答案”不能为空"}
+    assert bad["report"]["unknown_columns"] == ["别的"]
     unusable = client.post("/api/faq/import", headers=editor, files={"file": ("f.doc", b"x")})
     assert unusable.status_code == 422
     r = client.get("/api/faq/export", headers=analyst)
@@ -136,12 +137,13 @@ def test_faq_import_upload_and_export_download(client, editor, analyst):
 def test_policy_import_upload(client, editor, analyst):
     data = json.dumps([{"标题": "甲", "文号": "P1", **FULL}]).encode()
     r = client.post("/api/policies/import", headers=editor, files={"file": ("p.json", data)})
-    assert r.status_code == 200 and r.json()["created"] == 1
+    assert finished(client, editor, r)["report"]["created"] == 1
     [p] = client.get("/api/policies", headers=analyst).json()
     history = client.get(f"/api/policies/{p['id']}/history", headers=analyst).json()
     assert {h["via"] for h in history} == {"import"} and all(h["actor_id"] for h in history)
     cycle = json.dumps([{"标题": "甲", "文号": "P1", "修订后文号": "P2"},
                         {"标题": "乙", "文号": "P2", "修订后文号": "P1"}]).encode()
     r = client.post("/api/policies/import", headers=editor, files={"file": ("p.json", cycle)})
-    assert r.status_code == 422 and "成环" in r.json()["detail"]
+    job = finished(client, editor, r)
+    assert job["status"] == "refused" and "成环" in job["error"]
     assert len(client.get("/api/policies", headers=analyst).json()) == 1  # rolled back

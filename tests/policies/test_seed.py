@@ -3,7 +3,7 @@ from pathlib import Path
 
 from cli.seed import seed_demo
 from core.db import session_scope
-from policies import service
+from policies import embeddings, service
 from policies.models import FaqEntry, PolicyStatus
 from policies.seed import NOTICE, notice_body
 
@@ -31,3 +31,17 @@ def test_the_seed_copy_is_the_shared_notice():
     if SHARED.exists():
         assert filecmp.cmp(NOTICE, SHARED, shallow=False)
     assert notice_body(NOTICE.read_text(encoding="utf-8")).count("\n") > 20
+
+
+def test_seeding_embeds_nothing_the_shipped_vectors_hold_every_passage(app_env, monkeypatch):
+    embedded = []
+    embed = embeddings.embed_passages
+    monkeypatch.setattr(embeddings, "embed_passages", lambda texts: embedded.extend(texts) or embed(texts))
+    list(seed_demo())
+    assert embedded == [], "the seed content changed: python -m policies.seed writes policies/data/seed/embeddings.npz"
+    with session_scope() as session:
+        entry = session.query(FaqEntry).order_by(FaqEntry.id).first()
+        passage = embeddings.passages(entry.question, entry.similar or [], entry.answer)[-1]
+        shipped = embeddings.stored(session=session, texts=[passage])[passage]
+    # the file was written by the model in use (a new model or prefix would need it written again)
+    assert float(shipped @ embed([passage])[0]) > 0.99

@@ -95,11 +95,7 @@ class Engine:
     procs: list[subprocess.Popen] = field(default_factory=list)
 
     def start_worker(self, name: str, concurrency: int = 2) -> subprocess.Popen:
-        """A real `celery worker` in its own process group, so SIGKILL takes it and its children."""
-        args = [sys.executable, "-m", "celery", "-A", "worker", "worker", "--concurrency", str(concurrency),
-                "--hostname", f"{name}-{uuid.uuid4().hex[:6]}@%h", "--loglevel", "WARNING",
-                "--without-gossip", "--without-mingle", "--without-heartbeat"]
-        proc = subprocess.Popen(args, cwd=live.ROOT, env={**os.environ, **self.env}, start_new_session=True)
+        proc = live.killable_worker(self.env, name, concurrency)
         self.procs.append(proc)
         time.sleep(0.5)
         return proc

@@ -394,3 +394,4 @@ def test_progress_streams_until_the_campaign_ends(world):
     with client.stream("GET", f"/api/campaigns/{cid}/progress", headers=headers["analyst"]) as stream:
         body = "".join(stream.iter_text())
     assert body.startswith("event: progress") and '"status": "cancelled"' in body
+    assert body.endswith("event: finished\ndata: \n\n")

@@ -10,6 +10,7 @@ from staff.models import AuditEntry
 from subscriptions import api as subscriptions_api
 from subscriptions import service
 from subscriptions.models import Enterprise
+from tests.imports import finished
 from tests.subscriptions.enterprise_files import HEADERS, code, write_csv, write_xlsx
 
 READS_FOR_ANALYSTS = {("POST", "/api/segments/preview")}
@@ -174,8 +175,9 @@ def test_import_upload_reports_bad_rows_and_stores_good_ones(client, staff, api_
             [code(3), "坏园区", "13", "不存在园区", None, None, None, None],
             [code(4), "好", "13", None, None, None, None, None]]
     r = upload(client, staff["editor"], "企业.xlsx", write_xlsx(tmp_path / "e.xlsx", rows).read_bytes())
-    assert r.status_code == 200, r.text
-    report = r.json()
+    job = finished(client, staff["editor"], r)
+    assert job["status"] == "done" and job["rows_done"] == job["rows_total"] == 4, job
+    report = job["report"]
     assert (report["rows"], report["created"], report["rejected_rows"]) == (4, 2, 2)
     assert {(e["row"], e["column"], e["code"]) for e in report["errors"]} == {
         (3, "统一社会信用代码", "bad_credit_code"), (4, "园区", "unknown_park")}
@@ -183,19 +185,26 @@ def test_import_upload_reports_bad_rows_and_stores_good_ones(client, staff, api_
         assert sorted(s.scalars(select(Enterprise.credit_code))) == sorted([code(1), code(4)])
         assert s.scalars(select(AuditEntry.detail).where(AuditEntry.action == "enterprise.import")).one()[
             "rejected"] == 2
-    again = upload(client, staff["editor"], "企业.xlsx", write_xlsx(tmp_path / "e.xlsx", rows).read_bytes()).json()
+    again = upload(client, staff["editor"], "企业.xlsx", write_xlsx(tmp_path / "e.xlsx", rows).read_bytes())
+    again = finished(client, staff["editor"], again)["report"]
     assert (again["created"], again["unchanged"]) == (0, 2)
 
 
 @pytest.mark.parametrize("name, data, reason", [
     ("e.txt", b"hello", "无法判断文件格式"),
     ("e.xlsx", b"not a zip file", "无法读取 Excel"),
-    ("e.csv", "统一社会信用代码,行业代码\n".encode(), "表头缺少列"),
-    ("e.csv", b"", "文件是空的"),
 ])
-def test_unreadable_upload_is_400(client, staff, api_world, name, data, reason):
+def test_an_upload_that_is_no_spreadsheet_is_400(client, staff, api_world, name, data, reason):
     r = upload(client, staff["editor"], name, data)
     assert r.status_code == 400 and reason in r.json()["detail"]
+
+
+@pytest.mark.parametrize("data, reason", [("统一社会信用代码,行业代码\n".encode(), "表头缺少列"), (b"", "文件是空的")])
+def test_a_file_without_its_columns_is_refused_by_its_job(client, staff, api_world, data, reason):
+    job = finished(client, staff["editor"], upload(client, staff["editor"], "e.csv", data))
+    assert job["status"] == "refused" and reason in job["error"] and job["report"] is None, job
+    with session_scope() as s:
+        assert s.scalars(select(Enterprise.id)).first() is None
 
 
 def test_upload_over_the_size_limit_is_413_and_stores_nothing(client, staff, api_world, tmp_path, monkeypatch):
@@ -211,7 +220,8 @@ def test_upload_over_the_size_limit_is_413_and_stores_nothing(client, staff, api
         assert s.scalars(select(Enterprise.id)).first() is None
     monkeypatch.setenv("IMPORT_MAX_MB", str(len(data) / 2**20))
     get_settings.cache_clear()
-    assert upload(client, staff["editor"], "e.csv", data).json()["created"] == 199
+    r = upload(client, staff["editor"], "e.csv", data)
+    assert finished(client, staff["editor"], r)["report"]["created"] == 199
 
 
 def test_file_that_breaks_part_way_stores_nothing(client, staff, api_world, tmp_path):
@@ -219,14 +229,15 @@ def test_file_that_breaks_part_way_stores_nothing(client, staff, api_world, tmp_
     good = [[code(n), f"企业{n}", "13", None, None, None, None, None] for n in range(1, 2001)]
     data = write_csv(tmp_path / "e.csv", good).read_bytes()
     assert len(data) > 70_000
-    r = upload(client, staff["editor"], "e.csv", data + b"\xff\xfe,bad\n")
-    assert r.status_code == 400 and "无法读取" in r.json()["detail"]
+    job = finished(client, staff["editor"], upload(client, staff["editor"], "e.csv", data + b"\xff\xfe,bad\n"))
+    assert job["status"] == "refused" and "无法读取" in job["error"]
     with session_scope() as s:
         assert s.scalars(select(Enterprise.id)).first() is None
 
 
 def test_export_for_editors_only(client, staff, api_world, tmp_path):
-    upload(client, staff["editor"], "e.xlsx", write_xlsx(tmp_path / "e.xlsx", [GOOD]).read_bytes())
+    finished(client, staff["editor"],
+             upload(client, staff["editor"], "e.xlsx", write_xlsx(tmp_path / "e.xlsx", [GOOD]).read_bytes()))
     assert client.get("/api/enterprises/export", headers=staff["analyst"]).status_code == 403
     for role in ("editor", "admin"):
         r = client.get("/api/enterprises/export", headers=staff[role])
@@ -372,7 +383,6 @@ def test_control_characters_are_refused_at_input(client, staff, api_world):
 def test_import_refuses_cells_with_control_characters(client, staff, api_world, tmp_path):
     bad = [code(3), "某\x01公司", "37", "", "", "", "", ""]
     r = upload(client, staff["editor"], "e.csv", write_csv(tmp_path / "e.csv", [GOOD, bad]).read_bytes())
-    assert r.status_code == 200
-    errors = r.json()["errors"]
+    errors = finished(client, staff["editor"], r)["report"]["errors"]
     assert [(e["row"], e["column"], e["code"]) for e in errors] == [(3, "企业名称", "control_character")]
     assert "控制字符" in errors[0]["reason"]
