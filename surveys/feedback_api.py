@@ -83,7 +83,7 @@ def feedback_page(request: Request, survey_id: int, session: Db) -> HTMLResponse
 @public.post("/s/{token}/feedback", response_class=HTMLResponse)
 def ask_for_feedback(request: Request, token: str, session: Db,
                      wants: Annotated[str, Form(max_length=8)] = "1") -> HTMLResponse:
-    rec = respond.by_token(session=session, token=token)
+    rec, _ = respond.by_token(session=session, token=token) or (None, None)
     if rec is None or rec.status is not RecipientStatus.completed:
         return templates.TemplateResponse(request, "message.html", {
             "weui": WEUI, "title": "问卷", "text": "链接无效，或问卷尚未提交。"}, status_code=404)

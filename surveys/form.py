@@ -97,11 +97,10 @@ def _value(question, form) -> Any:
 
 
 def _recipient_or_message(request: Request, session: Session, token: str):
-    rec = respond.by_token(session=session, token=token)
-    if rec is None:
+    found = respond.by_token(session=session, token=token)
+    if found is None:
         return None, None, _message(request, "链接无效或已失效。", 404)
-    survey = session.get(Survey, rec.survey_id)
-    return rec, survey, None
+    return *found, None
 
 
 @router.get("/survey/authorized", response_class=HTMLResponse)
@@ -170,17 +169,18 @@ def _send(request: Request, token: str, session: Session, form) -> HTMLResponse:
             respond.back_page(session=session, survey=survey, rec=rec)
             return RedirectResponse(f"/s/{token}", status_code=303)
         definition = parse_definition(survey.definition)
-        page = respond.step(definition, respond.answers_of(rec)).page
+        answers = respond.answers_of(rec)
+        page = respond.step(definition, answers).page
         errors, given = {}, {}
-        for question in _page_questions(definition, page, respond.answers_of(rec)) if page else []:
+        for question in _page_questions(definition, page, answers) if page else []:
             try:
-                given[question.name] = value = _value(question, form)
-                respond.answer(session=session, survey=survey, rec=rec, name=question.name, value=value,
-                               comment=form.get(f"{question.name}-Comment"))
+                given[question.name] = (_value(question, form), form.get(f"{question.name}-Comment"))
             except AnswerError as exc:
                 errors[question.name] = str(exc)
+        errors |= respond.answer_page(session=session, survey=survey, rec=rec, given=given)[0]
         if errors:
-            return _render(request, survey, token, respond.answers_of(rec), errors, given)
+            return _render(request, survey, token, respond.answers_of(rec), errors,
+                           {name: value for name, (value, _) in given.items()})
     except respond.Refused as exc:
         return _message(request, str(exc), title=survey.title)
     return RedirectResponse(f"/s/{token}", status_code=303)

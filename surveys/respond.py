@@ -100,10 +100,13 @@ def recipient(*, session: Session, survey: Survey, follower: Follower) -> Survey
     return found
 
 
-def by_token(*, session: Session, token: str) -> SurveyRecipient | None:
+def by_token(*, session: Session, token: str) -> tuple[SurveyRecipient, Survey] | None:
+    """The recipient a form link is for, with its survey (one statement: the form reads both on every page)."""
     if not token or len(token) > 32:
         return None
-    return session.scalar(select(SurveyRecipient).where(SurveyRecipient.token == token))
+    row = session.execute(select(SurveyRecipient, Survey).join(Survey, Survey.id == SurveyRecipient.survey_id)
+                          .where(SurveyRecipient.token == token)).first()
+    return None if row is None else (row[0], row[1])
 
 
 def open_for(*, session: Session, follower: Follower, now: datetime | None = None) -> list[Survey]:
@@ -140,11 +143,39 @@ def answer(*, session: Session, survey: Survey, rec: SurveyRecipient, name: str,
            comment: str | None = None) -> Step:
     """Check and save one answer (None skips an optional question); returns what comes next.
     Raises AnswerError (the answer does not fit) or Refused."""
+    errors, at = answer_page(session=session, survey=survey, rec=rec, given={name: (value, comment)})
+    if errors:
+        raise AnswerError(errors[name])
+    return at
+
+
+def answer_page(*, session: Session, survey: Survey, rec: SurveyRecipient,
+                given: Mapping[str, tuple[Any, str | None]]) -> tuple[dict[str, str], Step]:
+    """Check and save the answers of one page, {name: (value, comment)}, each against the answers given
+    before the page; returns the problems by question (the answers that fit are saved) and what comes next.
+    Raises Refused."""
     check_ready(survey, rec)
     definition = parse_definition(survey.definition)
     draft = _draft(rec)
     current = {q.name: q for _, q in shown(definition, draft["answers"])}
-    question = current.get(name)
+    errors = {}
+    for name, (value, comment) in given.items():
+        try:
+            _put(draft, current.get(name), name, value, comment)
+        except AnswerError as exc:
+            errors[name] = str(exc)
+    saved = [name for name in given if name not in errors]
+    if saved:
+        _prune(definition, draft)
+        rec.draft, rec.last_question, rec.status = draft, saved[-1], R.started
+        if quotas.full(session=session, survey=survey, cells=_cells(rec), answers=draft["answers"]):
+            _screen_out(rec)
+            session.flush()
+            raise Refused(SCREENED)
+    return errors, step(definition, draft["answers"])  # written once, at the commit
+
+
+def _put(draft: dict[str, Any], question: Any, name: str, value: Any, comment: str | None) -> None:
     if question is None:
         raise AnswerError("这道题现在不用回答")
     if value is None or value == "" or value == []:
@@ -159,13 +190,6 @@ def answer(*, session: Session, survey: Survey, rec: SurveyRecipient, name: str,
     else:
         draft["answers"].pop(f"{name}-Comment", None)
     draft["order"] = [n for n in draft["order"] if n != name] + [name]
-    _prune(definition, draft)
-    rec.draft, rec.last_question, rec.status = draft, name, R.started
-    if quotas.full(session=session, survey=survey, cells=_cells(rec), answers=draft["answers"]):
-        _screen_out(rec)
-        session.flush()
-        raise Refused(SCREENED)
-    return step(definition, draft["answers"])  # written once, at the commit: a form page holds several
 
 
 def _prune(definition: Definition, draft: dict[str, Any]) -> None:
