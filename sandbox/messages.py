@@ -49,7 +49,8 @@ def template_send(call: Call) -> Json:
         status = "success"
     entry = state.add_entry([touser], {
         "dir": "out", "kind": "template", "touser": touser, "msgid": msgid, "status": status,
-        "text": template_text(template["title"], rows, body.get("url")), "body": body}, record=True)
+        "text": template_text(template["title"], rows, body.get("url")),
+        "card": template_card(template["title"], rows, body), "body": body}, record=True)
     if client_msg_id:
         state.dedupe[key] = (msgid, entry["at"])
     state.stats["template"] += 1
@@ -82,9 +83,11 @@ def custom_send(call: Call) -> Json:
     refused = state.take_custom(touser)
     if refused:
         raise ApiError(refused)
-    state.add_entry([touser], {
-        "dir": "out", "kind": "custom", "touser": touser, "msgid": next(state.msgids),
-        "status": "success", "text": message_text(msgtype, content), "body": body}, record=True)
+    entry = {"dir": "out", "kind": "custom", "touser": touser, "msgid": next(state.msgids),
+             "status": "success", "text": message_text(msgtype, content), "body": body}
+    if msgtype == "news":
+        entry["card"] = news_card(content.get("articles"))
+    state.add_entry([touser], entry, record=True)
     state.stats["custom"] += 1
     return dict(OK)
 
@@ -188,6 +191,25 @@ def template_text(title: str, rows: list[tuple[str, str]], url: str | None) -> s
     the link behind 查看详情."""
     lines = [title, *(f"{label}：{value}" for label, value in rows)]
     return "\n".join([*lines, *([f"查看详情 {url}"] if url else [])])
+
+
+def template_card(title: str, rows: list[tuple[str, str]], body: Json) -> Json:
+    """The card the simulator draws. WeChat opens the mini-program when both it and a url are given (the
+    url is for clients that cannot)."""
+    mini = body.get("miniprogram")
+    url = body.get("url")
+    return {"type": "template", "title": title, "rows": [list(row) for row in rows],
+            "url": url if isinstance(url, str) and url else None,
+            "miniprogram": {"appid": str(mini.get("appid", "")), "pagepath": str(mini.get("pagepath", ""))}
+            if isinstance(mini, dict) else None}
+
+
+def news_card(articles: Any) -> Json:
+    """A news (图文) message's articles as the simulator draws them; `articles` as the API or, with the
+    passive reply's capitalised tags lowered, the XML names them (title, description, url, picurl)."""
+    return {"type": "news", "articles": [
+        {k: str(a.get(k) or "") for k in ("title", "description", "url", "picurl")}
+        for a in (articles if isinstance(articles, list) else []) if isinstance(a, dict)]}
 
 
 def message_text(msgtype: str, content: Json) -> str:

@@ -61,9 +61,9 @@ class AesCrypto:
             (length,) = struct.unpack(">I", content[:4])
             text, appid = content[4 : 4 + length].decode(), content[4 + length :].decode()
         except (ValueError, struct.error, UnicodeDecodeError) as exc:
-            raise ReplyError(f"cannot decrypt: {exc}") from exc
+            raise ReplyError(f"无法解密：{exc}") from exc
         if appid != self.appid:
-            raise ReplyError(f"encrypted for appid {appid!r}, expected {self.appid!r}")
+            raise ReplyError(f"按 appid {appid!r} 加密，应为 {self.appid!r}")
         return text
 
 
@@ -84,7 +84,7 @@ def parse_xml(text: str) -> XmlFields:
     try:
         return _element(ET.fromstring(text))  # type: ignore[return-value]
     except ET.ParseError as exc:
-        raise ReplyError(f"reply is not XML: {exc}") from exc
+        raise ReplyError(f"回复不是 XML：{exc}") from exc
 
 
 def _element(node: ET.Element) -> Any:
@@ -135,9 +135,9 @@ class Signer:
             return fields
         encrypted = fields.get("Encrypt")
         if not isinstance(encrypted, str):
-            raise ReplyError("the request was encrypted but the reply is plaintext")
+            raise ReplyError("请求已加密，回复却是明文")
         expected = sha1_signature(self.token, str(fields.get("TimeStamp", "")),
                                   str(fields.get("Nonce", "")), encrypted)
         if fields.get("MsgSignature") != expected:
-            raise ReplyError("reply MsgSignature does not match")
+            raise ReplyError("回复的 MsgSignature 不符")
         return parse_xml(self.crypto.decrypt(encrypted))

@@ -15,12 +15,15 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.call import OPENID_RE
+from sandbox.messages import news_card
 from sandbox.signing import XmlFields
 from sandbox.state import Entry, State
 from sandbox.webhook import WebhookPoster
 
 CHAT_HTML = Path(__file__).with_name("chat.html")
 ACTIVE_EVENTS = frozenset({"text", "subscribe", "SCAN", "CLICK"})  # open a customer-service allowance
+KIND_NAMES = {"text": "文本", "event": "事件", "reply": "被动回复", "template": "模板消息", "custom": "客服消息",
+              "mass": "群发", "preview": "群发预览"}  # as chat.html names them
 
 
 class Refused(Exception):
@@ -41,10 +44,7 @@ def routes(state: State, poster: WebhookPoster) -> list[Route]:
                              "problems": done.problems}
         reply = None
         if done.reply is not None:
-            reply = state.add_entry([openid], {"dir": "out", "kind": "reply",
-                                               "text": reply_text(done.reply), "body": done.reply,
-                                               "problems": reply_problems(state, openid, done.reply)},
-                                    record=False)
+            reply = state.add_entry([openid], reply_entry(state, openid, done.reply), record=False)
         return {"sent": entry, "reply": reply}
 
     def act(openid: str, body: dict[str, Any]) -> tuple[dict[str, Any], str]:
@@ -58,8 +58,8 @@ def routes(state: State, poster: WebhookPoster) -> list[Route]:
         if action == "text":
             content = str(body.get("content", "")).strip()
             if not content:
-                raise ValueError("content is empty")
-            _need(following, "follow the account first")
+                raise ValueError("消息内容为空")
+            _need(following, "请先关注公众号")
             return ({"MsgType": "text", "Content": content,
                      "MsgId": next(state.inbound_msgids)}, content)
         if action in ("subscribe", "scan"):
@@ -67,12 +67,12 @@ def routes(state: State, poster: WebhookPoster) -> list[Route]:
             if action == "scan":
                 code = state.qrcodes.get(str(body.get("ticket", "")))
                 if code is None or code.get("expires_at", float("inf")) < state.clock():
-                    raise ValueError("unknown or expired QR ticket")
+                    raise ValueError("二维码 ticket 不存在或已过期")
             if followed and code is None:
-                raise Refused("already following")
+                raise Refused("已关注")
             if followed:  # an existing follower scanning a code
                 return (_event("SCAN", code["scene"], Ticket=code["ticket"]),
-                        f"scanned QR {code['scene']}")
+                        f"扫描二维码 {code['scene']}")
             follower = state.follower(openid)
             state.knobs.unfollowed.discard(openid)
             follower.subscribed, follower.subscribe_time = True, int(state.clock())
@@ -80,30 +80,30 @@ def routes(state: State, poster: WebhookPoster) -> list[Route]:
             follower.qr_scene_str = code["scene"] if code else ""
             if code:
                 return (_event("subscribe", "qrscene_" + code["scene"], Ticket=code["ticket"]),
-                        f"followed by scanning QR {code['scene']}")
-            return _event("subscribe"), "followed"
+                        f"扫描二维码 {code['scene']} 并关注")
+            return _event("subscribe"), "关注"
         if action == "unsubscribe":
-            _need(following, "not following")
+            _need(following, "尚未关注")
             state.follower(openid).subscribed = False
-            return _event("unsubscribe"), "unfollowed"
+            return _event("unsubscribe"), "取消关注"
         if action in ("CLICK", "VIEW"):
             key = str(body.get("key", ""))
             if not key:
-                raise ValueError("a menu event needs its key (CLICK) or url (VIEW)")
-            _need(following, "follow the account first")
-            return _event(action, key), f"menu {action.lower()}: {key}"
-        raise ValueError("event must be text, subscribe, unsubscribe, scan, CLICK or VIEW")
+                raise ValueError("菜单事件须带 key（CLICK）或 url（VIEW）")
+            _need(following, "请先关注公众号")
+            return _event(action, key), f"{'点击菜单' if action == 'CLICK' else '打开菜单链接'} {key}"
+        raise ValueError("event 须为 text、subscribe、unsubscribe、scan、CLICK 或 VIEW")
 
     async def chat(request: Request) -> JSONResponse:
         openid, what = request.path_params["openid"], request.path_params["what"]
         if what not in ("text", "event"):
-            return JSONResponse({"error": "POST /sandbox/chat/{openid}/text or /event"}, 404)
+            return JSONResponse({"error": "POST /sandbox/chat/{openid}/text 或 /event"}, 404)
         if not OPENID_RE.fullmatch(openid):
-            return JSONResponse({"error": "openid: 6-64 letters, digits, _ or -"}, 400)
+            return JSONResponse({"error": "openid 须为 6-64 位字母、数字、_ 或 -"}, 400)
         try:
             body = await request.json()
             if not isinstance(body, dict):
-                raise ValueError("send a JSON object")
+                raise ValueError("请发送 JSON 对象")
             if what == "text":
                 body["event"] = "text"
             fields, text = act(openid, body)
@@ -185,6 +185,15 @@ def _event(event: str, key: str | None = None, **extra: Any) -> dict[str, Any]:
     return {**fields, **extra}
 
 
+def reply_entry(state: State, openid: str, reply: XmlFields) -> Entry:
+    entry = {"dir": "out", "kind": "reply", "text": reply_text(reply), "body": reply,
+             "problems": reply_problems(state, openid, reply)}
+    if reply.get("MsgType") == "news":
+        items = (reply.get("Articles") or {}).get("item", [])
+        entry["card"] = news_card([{k.lower(): v for k, v in i.items()} for i in items if isinstance(i, dict)])
+    return entry
+
+
 def reply_text(reply: XmlFields) -> str:
     kind = reply.get("MsgType")
     if kind == "text":
@@ -193,7 +202,7 @@ def reply_text(reply: XmlFields) -> str:
         items = (reply.get("Articles") or {}).get("item", [])
         return "\n".join(f"{i.get('Title', '')} {i.get('Url', '')}".strip() for i in items)
     if kind == "transfer_customer_service":
-        return "[handed to customer service]"
+        return "[转人工客服]"
     return f"[{kind}]"
 
 
@@ -201,24 +210,24 @@ def reply_problems(state: State, openid: str, reply: XmlFields) -> list[str]:
     """What WeChat would reject in a passive reply (it shows the user an error instead)."""
     problems = []
     if reply.get("ToUserName") != openid:
-        problems.append(f"ToUserName is {reply.get('ToUserName')!r}, should be the follower")
+        problems.append(f"ToUserName 为 {reply.get('ToUserName')!r}，应为粉丝的 openid")
     if reply.get("FromUserName") != state.config.account:
-        problems.append(f"FromUserName is {reply.get('FromUserName')!r}, should be the account")
+        problems.append(f"FromUserName 为 {reply.get('FromUserName')!r}，应为公众号")
     if not str(reply.get("CreateTime", "")).isdigit():
-        problems.append("CreateTime missing")
+        problems.append("缺少 CreateTime")
     if reply.get("MsgType") not in ("text", "image", "voice", "video", "music", "news",
                                     "transfer_customer_service"):
-        problems.append(f"unknown MsgType {reply.get('MsgType')!r}")
+        problems.append(f"未知的 MsgType {reply.get('MsgType')!r}")
     return problems
 
 
 def render_inbox(openid: str, entries: list[Entry]) -> str:
     rows = "".join(
-        f'<li class="{e["dir"]}"><small>#{e["id"]} {e["kind"]}'
+        f'<li class="{e["dir"]}"><small>#{e["id"]} {KIND_NAMES.get(e["kind"], e["kind"])}'
         f'{" · " + html.escape(str(e["status"])) if e.get("status") else ""}</small>'
         f'<pre>{html.escape(str(e.get("text", "")))}</pre></li>' for e in entries)
-    return (f"<!doctype html><meta charset=utf-8><title>{html.escape(openid)}</title>"
-            "<style>body{font:14px sans-serif;max-width:40em;margin:auto}li{list-style:none;"
-            "margin:.5em;padding:.4em;border-radius:6px}.in{background:#eee}"
-            ".out{background:#dff5d8;margin-left:4em}pre{white-space:pre-wrap;margin:0}</style>"
-            f"<h1>{html.escape(openid)}</h1><ul>{rows or '<li>nothing yet</li>'}</ul>")
+    return (f"<!doctype html><html lang=zh-CN><meta charset=utf-8><title>{html.escape(openid)} 的消息记录</title>"
+            "<style>body{font:14px sans-serif;max-width:40em;margin:auto;background:#ededed}li{list-style:none;"
+            "margin:.5em;padding:.4em;border-radius:6px}.in{background:#95ec69;margin-left:4em}"
+            ".out{background:#fff;margin-right:4em}pre{white-space:pre-wrap;margin:0}</style>"
+            f"<h1>{html.escape(openid)}</h1><ul>{rows or '<li>还没有消息</li>'}</ul>")

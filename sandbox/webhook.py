@@ -62,7 +62,7 @@ class WebhookPoster:
         """Post one message and read the reply; retried on timeouts and errors like WeChat."""
         result = Delivery()
         if not self.url:
-            result.problems.append("no webhook_url configured")
+            result.problems.append("未配置 webhook_url")
             return result
         self._ensure_started()
         assert self._client is not None

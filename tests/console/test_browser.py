@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
@@ -389,3 +390,77 @@ def test_an_analyst_reads_masked_and_has_no_edit_controls_and_a_forged_post_or_a
     expect(page).to_have_url("/console/login?next=/console/")
     expect(page.get_by_label("用户名")).to_be_visible()
     assert_all_local(page.requested)
+
+
+def test_the_chat_simulator_is_in_chinese_and_draws_template_and_news_messages_as_wechat_does(
+        browser, base_url, app_env, tmp_path):
+    from bot import menu
+
+    openid = "oSimulator0001"
+    with session_scope() as s:
+        policy_id = make_policy(s).id
+    with (live.sandbox(app_env, webhook_url=f"{base_url}/wechat") as (api_base, _),
+          httpx.Client(base_url=api_base, timeout=10) as wechat):
+        sandbox_url = api_base.removesuffix("/cgi-bin/")
+        token = wechat.get("token", params={"grant_type": "client_credential", "appid": app_env["WECHAT_APPID"],
+                                            "secret": app_env["WECHAT_SECRET"]}).json()["access_token"]
+
+        def call(path, body):
+            answer = wechat.post(path, params={"access_token": token}, json=body).json()
+            assert answer.get("errcode", 0) == 0, answer  # success: qrcode/create answers no errcode
+
+        call("qrcode/create", {"action_name": "QR_LIMIT_STR_SCENE",
+                               "action_info": {"scene": {"scene_str": "park_sim"}}})
+        context = browser.new_context(base_url=sandbox_url, locale="zh-CN", timezone_id="Asia/Shanghai",
+                                      viewport={"width": 1100, "height": 900})
+        page = context.new_page()
+        requested = []
+        context.on("request", lambda request: requested.append(request.url))
+        page.goto("/sandbox/")
+        expect(page).to_have_title("PolicyPush 微信沙箱 · 聊天模拟器")
+        expect(page.get_by_text("请选择粉丝")).to_be_visible()
+        page.get_by_placeholder("openid，如 oTestUser000001").fill(openid)
+        page.get_by_role("button", name="打开", exact=True).click()
+        expect(page.get_by_text("（已关注）")).to_be_visible()  # any openid follows until told otherwise
+        page.get_by_role("button", name="关注", exact=True).click()  # a newcomer: follows, the webhook welcomes
+        expect(page.locator(".msg.in").first).to_contain_text("关注")
+        expect(page.locator(".msg.out .bubble").first).to_contain_text(menu.WELCOME.splitlines()[0])
+        page.get_by_role("button", name="扫码 park_sim").click()
+        expect(page.locator(".msg.in").last).to_contain_text("扫描二维码 park_sim")
+        expect(page.get_by_role("button", name="取消关注", exact=True)).to_be_visible()
+        page.get_by_placeholder("输入消息").fill("帮助")
+        page.get_by_role("button", name="发送", exact=True).click()
+        expect(page.locator(".msg.in .bubble").last).to_have_text("帮助")
+
+        policy_url = f"{base_url}/p/{policy_id}"
+        data = {"first": "不再显示的开头", "thing1": "关于支持中小企业发展的若干措施", "thing2": "市人民政府办公室",
+                "date3": "2024年5月1日", "thing4": "降低融资成本", "remark": "不再显示的备注"}
+        call("message/template/send", {"touser": openid, "template_id": "POLICY_NOTICE_TPL", "url": policy_url,
+                                       "data": {key: {"value": value} for key, value in data.items()}})
+        call("message/custom/send", {"touser": openid, "msgtype": "news", "news": {"articles": [
+            {"title": "稳岗返还政策解读", "description": "符合条件的企业可申请返还失业保险费。", "url": policy_url,
+             "picurl": "data:image/gif;base64,R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw=="}]}})
+
+        card = page.get_by_test_id("template-card")
+        expect(card.locator(".card-title")).to_have_text("政策推送通知")
+        assert card.locator(".card-title").evaluate("el => getComputedStyle(el).fontWeight") == "700"
+        assert card.locator(".rows > span").all_inner_texts() == [
+            "政策名称", "关于支持中小企业发展的若干措施", "发文单位", "市人民政府办公室", "发布日期", "2024年5月1日",
+            "内容摘要", "降低融资成本"]
+        assert card.locator(".key").first.evaluate("el => getComputedStyle(el).color") == "rgb(136, 136, 136)"
+        expect(card).not_to_contain_text("不再显示")
+        news = page.get_by_test_id("news-card")
+        expect(news).to_contain_text("稳岗返还政策解读")
+        expect(news).to_contain_text("符合条件的企业可申请返还失业保险费。")
+        expect(news.locator("img")).to_have_count(1)
+        page.screenshot(path=tmp_path / "simulator.png", full_page=True)
+
+        more = card.get_by_role("link", name="查看详情")
+        expect(more).to_be_visible()
+        with page.expect_popup() as popup:  # opened in the follower's WeChat browser, as them
+            more.click()
+        detail = popup.value
+        expect(detail).to_have_url(policy_url)
+        expect(detail.get_by_role("heading", level=1)).to_contain_text("关于支持中小企业发展的若干措施")
+        assert_all_local(requested)
+        context.close()

@@ -20,7 +20,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
-from wechatpy.replies import TextReply
+from wechatpy.replies import ArticlesReply, TextReply
 
 from sandbox import SandboxConfig, create_app
 from tests.live import serve
@@ -30,6 +30,8 @@ APPID, SECRET, TOKEN = "wxsandboxtest0001", "test-secret", "test-token"
 # 内容摘要 thing4)
 POLICY_DATA = {"thing1": {"value": "新政策"}, "thing2": {"value": "市人民政府办公室"},
                "date3": {"value": "2024年5月1日"}, "thing4": {"value": "支持企业研发投入"}}
+NEWS_ARTICLE = {"title": "稳岗返还政策解读", "description": "符合条件的企业可申请。",
+                "url": "https://example.gov.cn/a/1", "image": "https://example.gov.cn/a/1.jpg"}
 AES_KEY = base64.b64encode(b"0123456789abcdef0123456789abcdef").decode().rstrip("=")
 
 
@@ -113,7 +115,7 @@ class StandInWebhook:
         self.received: list[Any] = []  # wechatpy message objects
         self.requests: list[dict[str, str]] = []  # query params
         self.bodies: list[bytes] = []
-        # echo | plain_reply | bad_signature | wrong_appid | not_xml | http500 | slow
+        # echo | news | plain_reply | bad_signature | wrong_appid | not_xml | http500 | slow
         self.behaviour = "echo"
         self.url = ""
 
@@ -140,7 +142,9 @@ class StandInWebhook:
             return PlainTextResponse("boom", status_code=500)
         if self.behaviour == "slow":
             await asyncio.sleep(1)
-        if msg.type == "text":
+        if msg.type == "text" and self.behaviour == "news":
+            reply = ArticlesReply(message=msg, articles=[NEWS_ARTICLE]).render()
+        elif msg.type == "text":
             reply = TextReply(content=f"echo: {msg.content}", message=msg).render()
         elif msg.type == "event" and msg.event in ("subscribe", "subscribe_scan"):
             reply = TextReply(content="welcome", message=msg).render()

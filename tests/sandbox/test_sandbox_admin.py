@@ -76,7 +76,8 @@ def test_inbox_json_and_html(sb):
     assert later["messages"] == []
     page = sb.client.get("/sandbox/inbox/oUserI0000001.html")
     assert page.status_code == 200 and "新政策" in page.text and "<h1>oUserI0000001</h1>" in page.text
-    assert "nothing yet" in sb.client.get("/sandbox/inbox/oNobody00001.html").text
+    assert "模板消息" in page.text and 'lang=zh-CN' in page.text
+    assert "还没有消息" in sb.client.get("/sandbox/inbox/oNobody00001.html").text
 
 
 def test_followers_endpoint(sb):
@@ -94,6 +95,8 @@ def test_chat_page_is_self_contained(sb):
         page = sb.client.get(path)
         assert page.status_code == 200 and "<script>" in page.text
         assert "http://" not in page.text and "https://" not in page.text  # no CDN: offline
+        assert '<html lang="zh-CN">' in page.text
+        assert all(f">{label}</button>" in page.text for label in ("关注", "取消关注", "发送"))
     assert sb.client.get("/", follow_redirects=False).headers["location"] == "/sandbox/"
 
 

@@ -77,6 +77,26 @@ def test_a_follower_sees_the_templates_title_and_labelled_rows_only(sb):
                               "内容摘要：支持企业研发投入\n查看详情 https://example.gov.cn/t/1")
     inbox = sb.client.get("/sandbox/inbox/oUserAAAA0001.html").text
     assert "政策名称：新政策" in inbox and "不显示" not in inbox
+    assert record["card"] == {"type": "template", "title": "政策推送通知", "rows": [
+        ["政策名称", "新政策"], ["发文单位", "市人民政府办公室"], ["发布日期", "2024年5月1日"], ["内容摘要", "支持企业研发投入"]],
+        "url": "https://example.gov.cn/t/1", "miniprogram": None}
+
+
+def test_a_template_card_keeps_the_mini_program_wechat_opens_first(sb):
+    sb.template(miniprogram={"appid": "wxminiapp000001", "pagepath": "pages/policy?id=1"})
+    [record] = sent(sb)
+    assert record["card"]["url"] is None
+    assert record["card"]["miniprogram"] == {"appid": "wxminiapp000001", "pagepath": "pages/policy?id=1"}
+
+
+def test_a_news_message_is_drawn_from_its_articles(sb):
+    article = {"title": "稳岗返还政策解读", "description": "符合条件的企业可申请。", "url": "https://example.gov.cn/a/1",
+               "picurl": "https://example.gov.cn/a/1.jpg"}
+    assert sb.api("message/custom/send", {"touser": USER, "msgtype": "news",
+                                          "news": {"articles": [article, {"title": "第二篇"}]}})["errcode"] == 0
+    [record] = sent(sb)
+    assert record["card"] == {"type": "news", "articles": [
+        article, {"title": "第二篇", "description": "", "url": "", "picurl": ""}]}
 
 
 def test_templates_knob_needs_typed_keys(sb):

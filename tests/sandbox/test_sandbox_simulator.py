@@ -82,6 +82,19 @@ def test_follow_menu_scan_unfollow(make_sandbox, webhook, aes_key):
     assert webhook.received[-1].event == "click" and webhook.received[-1].key == "POLICY"
     say(sb, "event", event="VIEW", key="https://e.gov.cn/p")
     assert webhook.received[-1].event == "view" and webhook.received[-1].url == "https://e.gov.cn/p"
+    said = [e["text"] for e in sb.client.get(f"/sandbox/inbox/{OPENID}").json()["messages"] if e["dir"] == "in"]
+    assert said == ["扫描二维码 park_gaoxin 并关注", "扫描二维码 park_gaoxin", "取消关注", "关注",
+                    "点击菜单 POLICY", "打开菜单链接 https://e.gov.cn/p"]
+
+
+def test_a_news_reply_is_drawn_as_its_article(make_sandbox, webhook):
+    sb = make_sandbox(webhook_url=webhook.url)
+    webhook.behaviour = "news"
+    reply = say(sb, "text", content="稳岗返还").json()["reply"]
+    assert reply["problems"] == [] and reply["text"] == "稳岗返还政策解读 https://example.gov.cn/a/1"
+    assert reply["card"] == {"type": "news", "articles": [{
+        "title": "稳岗返还政策解读", "description": "符合条件的企业可申请。", "url": "https://example.gov.cn/a/1",
+        "picurl": "https://example.gov.cn/a/1.jpg"}]}
 
 
 def test_follow_after_unfollow_sends_plain_subscribe(make_sandbox, webhook):
@@ -133,10 +146,10 @@ def test_expired_qr_code_cannot_be_scanned(make_sandbox, webhook, clock):
 
 
 @pytest.mark.parametrize("behaviour, problem", [
-    ("plain_reply", "plaintext"),
+    ("plain_reply", "明文"),
     ("bad_signature", "MsgSignature"),
     ("wrong_appid", "appid"),
-    ("not_xml", "not XML"),
+    ("not_xml", "不是 XML"),
 ])
 def test_bad_encrypted_replies_are_reported(make_sandbox, webhook, aes_key, behaviour, problem):
     sb = make_sandbox(webhook_url=webhook.url, aes_key=aes_key)
@@ -161,7 +174,7 @@ def test_webhook_errors_are_retried_three_times(make_sandbox, webhook):
 
 def test_no_webhook_configured(sb):
     result = say(sb, "text", content="hi").json()
-    assert result["sent"]["delivery"]["problems"] == ["no webhook_url configured"]
+    assert result["sent"]["delivery"]["problems"] == ["未配置 webhook_url"]
 
 
 def test_unreachable_webhook(make_sandbox):
