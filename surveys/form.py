@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from wechatpy.exceptions import WeChatOAuthException
 
-from core.db import request_session
+from core.db import request_session, session_scope
 from core.ids import Id
 from core.settings import get_settings
 from subscriptions.models import Follower, FollowerState
@@ -155,12 +155,17 @@ def show(request: Request, token: str, session: Db) -> HTMLResponse:
 
 
 @router.post("/s/{token}", response_class=HTMLResponse)
-async def send(request: Request, token: str, session: Db) -> HTMLResponse:
+async def send(request: Request, token: str) -> HTMLResponse:
     form = await request.form(max_fields=MAX_FIELDS, max_files=0)
-    return await run_in_threadpool(_send, request, token, session, form)  # database work off the loop
+    return await run_in_threadpool(_send, request, token, form)  # database work off the loop
 
 
-def _send(request: Request, token: str, session: Session, form) -> HTMLResponse:
+def _send(request: Request, token: str, form) -> HTMLResponse:
+    with session_scope() as session:  # one thread for the page's whole transaction, committed before it answers
+        return _send_page(request, token, session, form)
+
+
+def _send_page(request: Request, token: str, session: Session, form) -> HTMLResponse:
     rec, survey, refused = _recipient_or_message(request, session, token)
     if refused:
         return refused

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -104,9 +104,13 @@ def by_token(*, session: Session, token: str) -> tuple[SurveyRecipient, Survey] 
     """The recipient a form link is for, with its survey (one statement: the form reads both on every page)."""
     if not token or len(token) > 32:
         return None
-    row = session.execute(select(SurveyRecipient, Survey).join(Survey, Survey.id == SurveyRecipient.survey_id)
-                          .where(SurveyRecipient.token == token)).first()
+    row = session.execute(_BY_TOKEN, {"token": token}).first()
     return None if row is None else (row[0], row[1])
+
+
+# built once: constructing the statement cost as much as running it
+_BY_TOKEN = (select(SurveyRecipient, Survey).join(Survey, Survey.id == SurveyRecipient.survey_id)
+             .where(SurveyRecipient.token == bindparam("token")))
 
 
 def open_for(*, session: Session, follower: Follower, now: datetime | None = None) -> list[Survey]:
