@@ -6,8 +6,9 @@ import gc
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from bot import api as bot_api
 from console import accounts as console_accounts
@@ -98,5 +99,13 @@ for router in STAFF_ROUTERS:
     app.include_router(router, responses=problems.STAFF_API)
 app.mount("/console/static", console_assets.static, name="console-static")
 app.add_exception_handler(StarletteHTTPException, console_http_errors)
+
+
+async def client_gone(_request: Request, _exc: ClientDisconnect) -> Response:
+    """A client that went away before its body ended (a closed tab, a dropped connection) is nobody's error."""
+    return Response(status_code=400)
+
+
+app.add_exception_handler(ClientDisconnect, client_gone)
 app.add_middleware(staff_uploads.UploadLimit)
 app.add_middleware(webhook_api.MessagesFirst)

@@ -9,6 +9,7 @@ from functools import lru_cache
 
 import redis.exceptions
 from fastapi import APIRouter, Request, Response
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from core.metrics import WEBHOOK_LATENCY, WEBHOOK_REQUESTS
@@ -76,12 +77,15 @@ async def _read_body(request: Request) -> bytes:
     sees the 413 instead of a reset connection, but none of it is kept."""
     declared = request.headers.get("content-length", "")
     body, size = bytearray(), 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size <= MAX_BODY:
-            body += chunk
-        elif size > DRAIN:
-            break
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size <= MAX_BODY:
+                body += chunk
+            elif size > DRAIN:
+                break
+    except ClientDisconnect:
+        raise Rejected(400, "the sender went away before the body ended") from None
     if size > MAX_BODY or (declared.isdigit() and int(declared) > MAX_BODY):
         raise Rejected(413, f"body of {declared or size} bytes is over {MAX_BODY}")
     return bytes(body)

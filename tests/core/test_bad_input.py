@@ -137,3 +137,51 @@ def test_a_control_character_in_a_query_is_422_not_a_database_error(loose, admin
     response = loose.get(path, headers=admin)
     assert response.status_code == 422 and _is_problem(response.json()), response.text
     assert "控制字符" in response.json()["detail"][0]["msg"]
+
+
+def _sent_by_a_client_that_leaves(path: str, query: str = "") -> tuple[list[dict], list[str]]:
+    """Drive the app as uvicorn does for a client that sends half its body and goes away: what the app
+    sent back, and the error lines it logged."""
+    import asyncio
+    import logging
+
+    from server import app
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": query.encode(),
+             "root_path": "", "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
+             "headers": [(b"host", b"testserver"), (b"content-length", b"400"),
+                         (b"content-type", b"application/x-www-form-urlencoded")]}
+    parts = iter([{"type": "http.request", "body": b"c1=%E8%9E%8D", "more_body": True}])
+
+    async def receive():
+        return next(parts, {"type": "http.disconnect"})
+
+    sent, errors = [], []
+
+    async def send(message):
+        sent.append(message)
+
+    class Errors(logging.Handler):
+        def emit(self, record):
+            errors.append(record.getMessage())
+
+    handler = Errors(logging.ERROR)
+    logging.getLogger().addHandler(handler)
+    try:
+        asyncio.run(app(scope, receive, send))  # raises what would reach uvicorn as an application error
+    finally:
+        logging.getLogger().removeHandler(handler)
+    return sent, errors
+
+
+def test_a_client_that_leaves_while_sending_a_form_is_no_server_error(client):
+    sent, errors = _sent_by_a_client_that_leaves("/s/" + "a" * 32)
+    assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [400] and errors == []
+
+
+def test_a_client_that_leaves_while_sending_a_message_is_no_server_error(client):
+    from urllib.parse import urlencode
+
+    sent, errors = _sent_by_a_client_that_leaves("/wechat", urlencode(wx.signed_query()))
+    assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [400] and errors == []
