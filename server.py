@@ -18,6 +18,7 @@ from console import audit as console_audit
 from console import auth as console_auth
 from console import bindings as console_bindings
 from console import campaigns as console_campaigns
+from console import survey_feedback as console_survey_feedback
 from console import surveys as console_surveys
 from console import dashboard as console_dashboard
 from console import enterprises as console_enterprises
@@ -51,8 +52,8 @@ from webhooks import api as webhook_api
 # console.imports before the other console areas: its forms sit at /console/<area>/import, beside their /{id}.
 ROUTERS = [webhook_api.router, survey_form.router, survey_feedback.public, policy_pages.router, push_api.public,
            ops_api.router, console_assets.docs, console_auth.router, console_imports.router,
-           console_dashboard.router, console_campaigns.router, console_surveys.router, console_bindings.router,
-           console_accounts.router, console_knowledge.router, console_questions.router,
+           console_dashboard.router, console_campaigns.router, console_survey_feedback.router, console_surveys.router,
+           console_bindings.router, console_accounts.router, console_knowledge.router, console_questions.router,
            console_policies.router, console_audit.router, console_assessment.router, console_enterprises.router,
            console_followers.router, console_parks.router, console_topics.router, console_segments.router]
 # the staff API: every route documents the shared refusals (core.problems)

@@ -59,7 +59,7 @@ def campaign_list(request: Request, session: DbSession, staff: AnyStaff,
     rows, next_id = keyset_page(rows, PAGE)
     name = "campaigns/_rows.html" if request.headers.get("HX-Target") == "campaign-rows" else "campaigns/list.html"
     return render(request, name, {"campaigns": rows, "status": status, "next_before": next_id,
-                                  "statuses": labels.CAMPAIGN_STATUS}, staff=staff)
+                                  "statuses": labels.CAMPAIGN_STATUS, "labels": labels}, staff=staff)
 
 
 # --- compose and edit ---------------------------------------------------------------------------------

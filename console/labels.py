@@ -16,7 +16,8 @@ CAMPAIGN_STATUS = {
     CampaignStatus.cancelled: ("已取消", "dark"),
 }
 CHANNEL = {Channel.template: "模板消息", Channel.custom: "客服消息", Channel.mass_tag: "按标签群发"}
-KIND = {CampaignKind.policy: "政策", CampaignKind.notice: "通知"}
+KIND = {CampaignKind.policy: "政策", CampaignKind.notice: "通知", CampaignKind.survey: "问卷邀请",
+        CampaignKind.feedback: "采纳情况"}
 
 SURVEY_STATUS = {
     SurveyStatus.draft: ("草稿", "secondary"),

@@ -39,8 +39,8 @@ NAVIGATION = [
     ("问卷", "/console/surveys", READERS),
     ("绑定核验", "/console/bindings", SUBSCRIPTION_READERS),
     ("考核", "/console/assessment", READERS),
-    ("管理·员工账号", "/console/admin/users", ADMINS),
-    ("管理·审计日志", "/console/audit", ADMINS),
+    ("员工账号", "/console/admin/users", ADMINS),
+    ("审计日志", "/console/audit", ADMINS),
     ("我的账号", "/console/account", READERS),
 ]
 

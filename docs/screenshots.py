@@ -4,7 +4,7 @@
 
 Starts `policypush run` on free ports in a temporary data directory (demo data, sandbox WeChat API), has a few
 sandbox followers chat (answered questions, a hand-over), signs in as demo-admin in Debian's Chromium
-(/usr/bin/chromium, `apt-get install chromium fonts-wqy-zenhei`) and saves one PNG per page, charts drawn
+(/usr/bin/chromium, `apt-get install chromium chromium-l10n fonts-wqy-zenhei`) and saves one PNG per page, charts drawn
 without animation.
 """
 from __future__ import annotations
@@ -70,7 +70,8 @@ def main() -> None:
         chat(f"http://127.0.0.1:{sandbox_port}")
         time.sleep(3)  # the hand-over and answers are written by the worker
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--lang=zh-CN"])
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--lang=zh-CN"],
+                                        env={**os.environ, "LANGUAGE": "zh_CN"})  # Chromium's own words too
             page = browser.new_context(base_url=base, locale="zh-CN", timezone_id="Asia/Shanghai",
                                        viewport={"width": 1366, "height": 900}).new_page()
             page.goto("/console/login")

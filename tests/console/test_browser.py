@@ -2,12 +2,13 @@
 (the test's database, the test Redis). Every request the pages make stays on this machine, and /docs draws
 Swagger UI from the vendored assets. Screenshots of each page land in the test's tmp directory.
 
-Chromium and the Chinese font come from apt (`apt-get install chromium fonts-wqy-zenhei`; `.ci/run` does
+Chromium and the Chinese font come from apt (`apt-get install chromium chromium-l10n fonts-wqy-zenhei`; `.ci/run` does
 it); Playwright's own browser download is not used. Without them these tests fail, they do not skip.
 """
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -28,6 +29,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--no-first-run"]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+CHINESE = {**os.environ, "LANGUAGE": "zh_CN"}  # Chromium's own words (file picker, date fields), as staff see them
 
 
 @pytest.fixture
@@ -38,9 +40,9 @@ def base_url(app_env):
 
 @pytest.fixture
 def browser():
-    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install chromium fonts-wqy-zenhei (or run .ci/run)"
+    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install chromium chromium-l10n fonts-wqy-zenhei (or run .ci/run)"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS, env=CHINESE)
         yield browser
         browser.close()
 
@@ -126,8 +128,8 @@ SURVEY = {"pages": [{"name": "p1", "elements": [
     {"type": "rating", "name": "nps", "title": "您向同行推荐本平台的可能性", "rateMin": 0, "rateMax": 10}]}]}
 
 
-def test_a_survey_is_built_reviewed_answered_in_the_form_and_its_chart_shows_the_answer(page, browser, base_url,
-                                                                                        tmp_path):
+def test_a_survey_is_built_reviewed_answered_in_the_form_its_chart_shows_the_answer_and_its_feedback_is_published(
+        page, browser, base_url, tmp_path):
     editor, reviewer = make_staff(Role.editor), make_staff(Role.reviewer)
     sign_in(page, editor)
     page.get_by_role("link", name="问卷", exact=True).click()
@@ -169,6 +171,8 @@ def test_a_survey_is_built_reviewed_answered_in_the_form_and_its_chart_shows_the
     phone_page.screenshot(path=tmp_path / "survey-phone.png", full_page=True)
     phone_page.get_by_role("button", name="提交").click()  # a one-page survey: its page is the last
     expect(phone_page.get_by_text("感谢")).to_be_visible()
+    phone_page.get_by_role("button", name="意见采纳情况发布后请告知我").click()
+    expect(phone_page.get_by_text("已记下")).to_be_visible()
 
     expect(page.get_by_test_id("responses")).to_have_text("1", timeout=10_000)  # the rate polls itself
     page.goto(f"/console/surveys/{survey_id}/results?animation=0")
@@ -178,6 +182,19 @@ def test_a_survey_is_built_reviewed_answered_in_the_form_and_its_chart_shows_the
     assert drawn == [1, 0]
     expect(page.locator("#result-nps")).to_contain_text("NPS 100.0")
     page.screenshot(path=tmp_path / "survey-results.png", full_page=True)
+
+    page.goto(f"/console/surveys/{survey_id}")
+    page.get_by_role("link", name="填写与发布").click()
+    expect(page.get_by_test_id("feedback-state")).to_contain_text("尚未填写")
+    page.get_by_label("采纳的意见和建议").fill("兑现流程压缩至 10 个工作日")
+    page.get_by_label("未采纳的意见及原因").fill("免申即享需先修订办法，列入明年计划")
+    page.get_by_role("button", name="保存并发布").click()
+    expect(page.get_by_test_id("feedback-state")).to_contain_text("已发布")
+    page.screenshot(path=tmp_path / "survey-feedback.png", full_page=True)
+    page.get_by_role("button", name="生成推送给 1 位受访者").click()
+    expect(page.get_by_text("已生成采纳情况推送草稿")).to_be_visible()
+    phone_page.goto(f"/s/feedback/{survey_id}")
+    expect(phone_page.get_by_text("兑现流程压缩至 10 个工作日")).to_be_visible()
     assert_all_local(page.requested)
 
 

@@ -11,9 +11,11 @@ from datetime import timedelta
 from openpyxl import load_workbook
 
 from core.db import session_scope, utcnow
+from push import service as push_service
+from push.models import CampaignKind
 from staff.models import Role
 from staff.service import get_by_username
-from surveys import feedback, service
+from surveys import feedback, respond, service
 from surveys.models import Survey, SurveyStatus
 from surveys.schemas import SurveyCreate
 from tests.console.conftest import csrf_of, sign_in
@@ -226,3 +228,62 @@ def test_once_open_only_wording_may_change(client, as_role):
     assert r.status_code == 409 and "只能修改文字" in r.text
     with session_scope() as s:
         assert len(s.get(Survey, survey_id).definition["pages"][1]["elements"]) == 2
+
+
+def _answered_by_one_who_asks_for_feedback(editor: str, reviewer: str) -> int:
+    survey_id = make_survey(editor, S.open, reviewer)
+    with session_scope() as s:
+        survey = s.get(Survey, survey_id)
+        follower = make_follower(s)
+        _respond(s, survey, follower, {"know": "no"})
+        feedback.ask(session=s, rec=respond.recipient(session=s, survey=survey, follower=follower))
+    return survey_id
+
+
+def test_the_feedback_is_written_with_errors_at_its_fields_published_and_its_push_composed(client, as_role):
+    reviewer = as_role(Role.reviewer)
+    editor = as_role(Role.editor)
+    survey_id = _answered_by_one_who_asks_for_feedback(editor, reviewer)
+    page = client.get(f"/console/surveys/{survey_id}/feedback").text
+    assert "尚未填写" in page and "1 位受访者" in page and "生成推送" not in page
+    token = csrf_of(page)
+    url = f"/console/surveys/{survey_id}/feedback"
+    r = client.post(url, data={"csrf_token": token, "adopted": "  ", "not_adopted": ""})
+    assert r.status_code == 422 and "采纳情况不能为空" in r.text
+    r = client.post(url, data={"csrf_token": token, "adopted": "简化\x07流程", "not_adopted": ""})
+    assert r.status_code == 422 and 'is-invalid" id="adopted"' in r.text
+    assert client.post(f"{url}/push", data={"csrf_token": token}).status_code == 409
+    with session_scope() as s:
+        assert feedback.get(session=s, survey_id=survey_id) is None
+    r = client.post(url, data={"csrf_token": token, "adopted": "简化兑现流程", "not_adopted": "免申即享：需修法",
+                               "action": "save"}, follow_redirects=False)
+    assert r.status_code == 303 and "未发布" in client.get(url).text
+    assert client.get(f"/s/feedback/{survey_id}").status_code == 404
+    r = client.post(url, data={"csrf_token": token, "adopted": "简化兑现流程", "not_adopted": "免申即享：需修法",
+                               "action": "publish"}, follow_redirects=False)
+    assert r.status_code == 303 and "已发布" in client.get(url).text
+    public = client.get(f"/s/feedback/{survey_id}").text
+    assert "简化兑现流程" in public and "免申即享：需修法" in public
+    r = client.post(f"{url}/push", data={"csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303
+    campaign_page = client.get(r.headers["location"]).text
+    assert "需求调查 · 采纳情况" in campaign_page and "采纳情况</td>" in campaign_page and "提交审核" in campaign_page
+    with session_scope() as s:
+        (campaign,) = push_service.list_campaigns(session=s)
+        assert campaign.kind is CampaignKind.feedback and campaign.survey_id == survey_id
+        assert push_service.problems(session=s, campaign=campaign) == []  # ready to submit: published, one asked
+
+
+def test_an_analyst_reads_the_feedback_and_may_not_write_it(client, as_role):
+    reviewer = as_role(Role.reviewer)
+    editor = as_role(Role.editor)
+    survey_id = _answered_by_one_who_asks_for_feedback(editor, reviewer)
+    with session_scope() as s:
+        feedback.write(session=s, survey=s.get(Survey, survey_id), adopted="简化兑现流程", not_adopted="")
+    as_role(Role.analyst)
+    page = client.get(f"/console/surveys/{survey_id}/feedback").text
+    assert "简化兑现流程" in page and "<textarea" not in page and "生成推送" not in page
+    r = client.post(f"/console/surveys/{survey_id}/feedback", data={"csrf_token": csrf_of(page), "adopted": "改掉"})
+    assert r.status_code == 403
+    with session_scope() as s:
+        assert feedback.get(session=s, survey_id=survey_id).adopted == "简化兑现流程"
