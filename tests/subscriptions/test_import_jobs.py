@@ -53,8 +53,8 @@ def wait_for(client, headers, url: str, done, timeout: float = 120) -> dict:
 
 def test_the_worker_imports_the_upload_showing_its_progress(client, staff, api_world, quick_recovery, tmp_path):
     editor = staff["editor"]
-    url = upload_list(client, editor, tmp_path)
-    with live.worker(quick_recovery, concurrency=1):
+    with live.worker(quick_recovery, concurrency=1):  # up first: the whole import can take less than its start
+        url = upload_list(client, editor, tmp_path)
         running = wait_for(client, editor, url, lambda j: j["status"] == "running" and j["rows_done"] > 0)
         assert 0 < running["rows_done"] < ROWS and running["report"] is None
         job = wait_for(client, editor, url, lambda j: j["status"] in ("done", "refused", "failed"))
