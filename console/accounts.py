@@ -14,6 +14,7 @@ from console import sessions
 from console.auth import set_session_cookie
 from console.deps import Admin, AnyStaff, Staff, check_csrf
 from console.templating import ROLE_LABELS, render
+from core.ids import Id
 from core.masking import mask_openid
 from core.settings import get_settings
 from staff import binding, service
@@ -40,7 +41,7 @@ def _users_page(request: Request, session: DbSession, staff: Staff, *, values: d
         staff=staff, status_code=status_code)
 
 
-def user_or_404(user_id: int, session: DbSession, _staff: Admin) -> StaffUser:
+def user_or_404(user_id: Id, session: DbSession, _staff: Admin) -> StaffUser:
     user = session.get(StaffUser, user_id)
     if user is None:
         raise HTTPException(404, f"员工账号 {user_id} 不存在")

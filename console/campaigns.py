@@ -17,6 +17,7 @@ from console.templating import TZ, keyset_page, render
 from console.templating import templates as page_templates
 from core import cache, sse
 from core.db import session_scope, utcnow
+from core.ids import Id
 from core.settings import get_settings
 from policies import service as policies
 from policies.models import PolicyStatus
@@ -36,7 +37,7 @@ PAGE = 20
 S = CampaignStatus
 
 
-def campaign_or_404(campaign_id: int, session: DbSession) -> Campaign:
+def campaign_or_404(campaign_id: Id, session: DbSession) -> Campaign:
     campaign = service.get(session=session, campaign_id=campaign_id)
     if campaign is None:
         raise HTTPException(404, f"推送 {campaign_id} 不存在")

@@ -14,6 +14,7 @@ from bot import answering
 from console import forms, sessions
 from console.deps import EDITORS, AnyStaff, Editor, Staff, check_csrf
 from console.templating import keyset_page, render
+from core.ids import Id
 from core.settings import get_settings
 from core.text import QueryText
 from policies import faq, faq_import
@@ -28,7 +29,7 @@ PAGE = 20
 XLSX = uploads.XLSX
 
 
-def entry_or_404(entry_id: int, session: DbSession) -> FaqEntry:
+def entry_or_404(entry_id: Id, session: DbSession) -> FaqEntry:
     entry = faq.get(session=session, entry_id=entry_id)
     if entry is None:
         raise HTTPException(404, f"知识条目 {entry_id} 不存在")

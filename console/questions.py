@@ -21,6 +21,7 @@ from console.deps import EDITORS, QUESTION_READERS, Staff, check_csrf, require
 from console.templating import TZ, keyset_page, render
 from core import cache
 from core.db import utcnow
+from core.ids import Id
 from core.redis import get_redis
 from core.masking import mask_credit_code, mask_data, mask_name, mask_phone, mask_text
 from core.settings import get_settings
@@ -40,7 +41,7 @@ LATE = timedelta(hours=24)  # half of WeChat's 48 hours gone: marked in the queu
 REASONS = {HandoverReason.low_confidence: "没有把握的答复", HandoverReason.asked_for_person: "粉丝要求人工"}
 
 
-def question_or_404(question_id: int, session: DbSession) -> Question:
+def question_or_404(question_id: Id, session: DbSession) -> Question:
     question = service.get_question(session=session, question_id=question_id)
     if question is None:
         raise HTTPException(404, f"咨询 {question_id} 不存在")

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from console import forms, labels, sessions
 from console.deps import EDITORS, FULL_VIEW, REVIEWERS, AnyStaff, Editor, Reviewer, Staff, check_csrf
 from console.templating import TZ, keyset_page, render
+from core.ids import Id
 from core.masking import mask_data
 from policies import service as policies
 from push.exceptions import CampaignError, NotReady
@@ -38,7 +39,7 @@ STARTER = {"pages": [{"name": "p1", "elements": [
                  {"value": "none", "text": "不了解"}]}]}]}
 
 
-def survey_or_404(survey_id: int, session: DbSession) -> Survey:
+def survey_or_404(survey_id: Id, session: DbSession) -> Survey:
     survey = service.get(session=session, survey_id=survey_id)
     if survey is None:
         raise HTTPException(404, f"问卷 {survey_id} 不存在")

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from wechatpy.exceptions import WeChatOAuthException
 
 from core.db import request_session, session_scope
-from core.ids import Id
+from core.ids import MAX_ID, Id
 from core.settings import get_settings
 from subscriptions.models import Follower, FollowerState
 from surveys import respond, service
@@ -106,7 +106,8 @@ def _recipient_or_message(request: Request, session: Session, token: str):
 @router.get("/survey/authorized", response_class=HTMLResponse)
 def authorized(request: Request, session: Db, code: str = "", state: str = "") -> Response:
     """Back from WeChat's web authorisation: the follower's openid, then their own form."""
-    survey = session.get(Survey, int(state)) if state.isdigit() and len(state) < 12 else None
+    known = state.isdigit() and len(state) <= len(str(MAX_ID)) and int(state) <= MAX_ID
+    survey = session.get(Survey, int(state)) if known else None
     if survey is None or not survey.public:
         return _message(request, "链接无效或已失效。", 404)
     if not code or len(code) > 128:

@@ -1,6 +1,7 @@
 """Sign-in, the session cookie, CSRF, idle expiry and sign-out."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from console import sessions
@@ -100,3 +101,18 @@ def test_next_never_leads_to_another_site(client):
     r = client.post("/console/login", follow_redirects=False, data={
         "username": username, "password": PASSWORD, "csrf_token": csrf_of(page.text), "next": "https://evil.example/"})
     assert r.headers["location"] == "/console/"
+
+
+@pytest.mark.parametrize("path", ["/console/surveys/{}", "/console/campaigns/{}", "/console/questions/{}",
+                                  "/console/knowledge/{}",
+                                  "/console/policies/{}", "/console/enterprises/{}", "/console/segments/{}"])
+def test_an_id_no_row_can_have_is_refused_not_a_server_error(client, as_role, path):
+    from fastapi.testclient import TestClient
+
+    from server import app
+
+    as_role(Role.admin)
+    with TestClient(app, raise_server_exceptions=False, cookies=client.cookies) as loose:
+        for huge in (str(2**64), str(2**31)):
+            r = loose.get(path.format(huge))
+            assert r.status_code in (404, 422), (path, huge, r.status_code)

@@ -185,3 +185,7 @@ def test_a_client_that_leaves_while_sending_a_message_is_no_server_error(client)
 
     sent, errors = _sent_by_a_client_that_leaves("/wechat", urlencode(wx.signed_query()))
     assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [400] and errors == []
+
+
+def test_a_web_authorisation_state_no_survey_can_have_is_404(loose):
+    assert loose.get("/survey/authorized", params={"code": "c", "state": "99999999999"}).status_code == 404
